@@ -1,0 +1,356 @@
+//! Suppression of known-good tasks: a lookup CSV the customer edits in Splunk, parsed and
+//! compiled once per process. An entry constrains several fields together and can never
+//! suppress on the task name alone; a match is written on the event, never dropped silently.
+
+mod pattern;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+pub use pattern::Pattern;
+
+use crate::detect::Finding;
+use crate::winpath;
+
+/// Columns every allowlist must have.
+pub const COLUMNS: [&str; 8] = ["id", "task_name", "command", "arguments", "creator", "host", "expires", "comment"];
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum AllowlistError {
+    #[error("allowlist {file}: cannot read: {detail}")]
+    Read { file: String, detail: String },
+    #[error("allowlist {file} line {line}: {detail}")]
+    Csv { file: String, line: u64, detail: String },
+    #[error("allowlist {file} line 1: missing column {column:?} (columns must include {})", COLUMNS.join(", "))]
+    MissingColumn { file: String, column: &'static str },
+    #[error("allowlist {file} line {line}: entry {id:?} {detail}")]
+    Entry { file: String, line: u64, id: String, detail: String },
+}
+
+/// A calendar date, for entry expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+}
+
+impl Date {
+    pub fn parse(s: &str) -> Option<Date> {
+        let mut it = s.trim().splitn(3, '-');
+        let (y, m, d) = (it.next()?, it.next()?, it.next()?);
+        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+            return None;
+        }
+        let date = Date { year: y.parse().ok()?, month: m.parse().ok()?, day: d.parse().ok()? };
+        let leap = date.year % 4 == 0 && (date.year % 100 != 0 || date.year % 400 == 0);
+        let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        (date.month >= 1 && date.month <= 12 && date.day >= 1 && date.day <= days[date.month as usize - 1])
+            .then_some(date)
+    }
+
+    /// Today in UTC, from the system clock.
+    pub fn today() -> Date {
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        Date::from_days((secs / 86_400) as i64)
+    }
+
+    /// Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    fn from_days(days: i64) -> Date {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        Date { year, month, day }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    id: String,
+    task_name: Option<Pattern>,
+    command: Pattern,
+    arguments: Option<Pattern>,
+    creator: Option<Pattern>,
+    host: Option<Pattern>,
+}
+
+/// The compiled allowlist.
+#[derive(Clone, Debug, Default)]
+pub struct Allowlist {
+    entries: Vec<Entry>,
+    /// Entries whose task-name pattern is literal, by normalized name: most entries, so a lookup
+    /// costs one hash probe however long the list grows.
+    by_name: HashMap<String, Vec<usize>>,
+    /// Entries that must be tried for every event.
+    scan: Vec<usize>,
+    /// Ids of entries skipped because they expired.
+    pub expired: Vec<String>,
+}
+
+/// Normalized forms of the values entries are compared against.
+pub fn normalize_task_name(name: &str) -> String {
+    let n = name.trim().trim_matches('"').to_lowercase();
+    if n.starts_with('\\') || n.starts_with('*') || n.is_empty() { n } else { format!("\\{n}") }
+}
+
+fn normalize_text(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+impl Allowlist {
+    pub fn load(path: &Path, today: Date) -> Result<Allowlist, AllowlistError> {
+        let file = path.display().to_string();
+        let bytes =
+            std::fs::read(path).map_err(|e| AllowlistError::Read { file: file.clone(), detail: e.to_string() })?;
+        Allowlist::parse(&bytes, &file, today)
+    }
+
+    pub fn parse(bytes: &[u8], file: &str, today: Date) -> Result<Allowlist, AllowlistError> {
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+        let csv_err = |e: csv::Error| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            AllowlistError::Csv { file: file.to_string(), line, detail: e.to_string() }
+        };
+        let headers = reader.headers().map_err(csv_err)?.clone();
+        let mut index = [0usize; COLUMNS.len()];
+        for (i, column) in COLUMNS.iter().enumerate() {
+            index[i] = headers
+                .iter()
+                .position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(column))
+                .ok_or(AllowlistError::MissingColumn { file: file.to_string(), column })?;
+        }
+        let mut list = Allowlist::default();
+        let mut record = csv::StringRecord::new();
+        let mut ids: HashMap<String, u64> = HashMap::new();
+        while reader.read_record(&mut record).map_err(csv_err)? {
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let get = |c: usize| record.get(index[c]).unwrap_or("").trim();
+            let id = get(0).to_string();
+            let entry_err =
+                |detail: String| AllowlistError::Entry { file: file.to_string(), line, id: id.clone(), detail };
+            if id.is_empty() {
+                return Err(entry_err("has no id".into()));
+            }
+            if let Some(first) = ids.insert(id.clone(), line) {
+                return Err(entry_err(format!("repeats the id of line {first}")));
+            }
+            for (c, name) in COLUMNS.iter().enumerate().take(6).skip(1) {
+                if get(c).chars().any(char::is_control) {
+                    return Err(entry_err(format!("has a control character in {name}")));
+                }
+            }
+            let task_name = Pattern::compile(&normalize_task_name(get(1)));
+            let Some(command) = Pattern::compile(&winpath::normalize(get(2))) else {
+                let detail = if task_name.is_some() {
+                    "constrains the task name alone: add a command pattern (the program the task runs)"
+                } else {
+                    "has no command pattern: every entry must pin the program the task runs"
+                };
+                return Err(entry_err(detail.into()));
+            };
+            let expires = get(6);
+            if !expires.is_empty() {
+                let date = Date::parse(expires)
+                    .ok_or_else(|| entry_err(format!("has a bad expiry date {expires:?} (expected YYYY-MM-DD)")))?;
+                if date < today {
+                    list.expired.push(id.clone());
+                    continue;
+                }
+            }
+            let entry = Entry {
+                id,
+                task_name,
+                command,
+                arguments: Pattern::compile(&winpath::normalize(get(3))),
+                creator: Pattern::compile(&normalize_text(get(4))),
+                host: Pattern::compile(&normalize_text(get(5))),
+            };
+            let at = list.entries.len();
+            match entry.task_name.as_ref().and_then(Pattern::literal) {
+                Some(name) => list.by_name.entry(name.to_string()).or_default().push(at),
+                None => list.scan.push(at),
+            }
+            list.entries.push(entry);
+        }
+        Ok(list)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The id of the first entry (in file order) that matches every non-empty column.
+    pub fn matching(&self, finding: &Finding) -> Option<&str> {
+        let task = &finding.task;
+        let name = normalize_task_name(task.name.as_deref().unwrap_or(""));
+        let command = winpath::normalize(task.command.as_deref().unwrap_or(""));
+        let arguments = winpath::normalize(task.arguments.as_deref().unwrap_or(""));
+        let creator = normalize_text(task.creator.as_deref().unwrap_or(""));
+        let host = normalize_text(finding.host.as_deref().unwrap_or(""));
+        let ok = |p: &Option<Pattern>, v: &str| p.as_ref().is_none_or(|p| p.matches(v));
+        let matches = |e: &Entry| {
+            e.command.matches(&command)
+                && ok(&e.task_name, &name)
+                && ok(&e.arguments, &arguments)
+                && ok(&e.creator, &creator)
+                && ok(&e.host, &host)
+        };
+        let named = self.by_name.get(&name).map(Vec::as_slice).unwrap_or(&[]);
+        named
+            .iter()
+            .chain(&self.scan)
+            .copied()
+            .filter(|&i| matches(&self.entries[i]))
+            .min()
+            .map(|i| self.entries[i].id.as_str())
+    }
+}
+
+/// The app's `lookups/` directory, found from the executable's own location: the binary lives in
+/// `<app>/bin/` or `<app>/<platform>/bin/`.
+pub fn app_lookups_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let mut dir = exe.parent()?;
+    for _ in 0..3 {
+        let candidate = dir.join("lookups");
+        if candidate.is_dir() && dir.join("default").is_dir() {
+            return Some(candidate);
+        }
+        dir = dir.parent()?;
+    }
+    None
+}
+
+/// Resolves a lookup file name inside `lookups`, refusing anything that leaves the directory
+/// (including links that point outside it).
+pub fn resolve_in(lookups: &Path, name: &str) -> Result<PathBuf, String> {
+    if name.contains(['/', '\\']) || name.contains("..") || Path::new(name).is_absolute() {
+        return Err(format!("allowlist {name:?} must be a file name in the app's lookups directory"));
+    }
+    let dir =
+        lookups.canonicalize().map_err(|e| format!("cannot open lookups directory {}: {e}", lookups.display()))?;
+    let path = dir.join(name);
+    let real = path.canonicalize().map_err(|e| format!("allowlist {name:?} not found in {}: {e}", dir.display()))?;
+    if !real.starts_with(&dir) {
+        return Err(format!("allowlist {name:?} points outside the app's lookups directory"));
+    }
+    if !real.is_file() {
+        return Err(format!("allowlist {name:?} is not a file"));
+    }
+    Ok(real)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{TaskInfo, Verdict};
+
+    const TODAY: Date = Date { year: 2026, month: 11, day: 28 };
+    const HEADER: &str = "id,task_name,command,arguments,creator,host,expires,comment\n";
+
+    fn finding(name: &str, command: &str, creator: &str) -> Finding {
+        Finding {
+            verdict: Verdict::Alert,
+            reasons: vec![],
+            task: TaskInfo {
+                name: Some(name.into()),
+                command: Some(command.into()),
+                creator: Some(creator.into()),
+                ..TaskInfo::default()
+            },
+            host: Some("WS1".into()),
+            suppressed_by: None,
+        }
+    }
+
+    fn list(rows: &str) -> Result<Allowlist, AllowlistError> {
+        Allowlist::parse(format!("{HEADER}{rows}").as_bytes(), "test.csv", TODAY)
+    }
+
+    #[test]
+    fn matching_is_precise() {
+        let l = list(
+            "g1,\\GoogleUpdateTaskMachine*,%ProgramFiles(x86)%\\Google\\Update\\GoogleUpdate.exe,,,,,Google\n\
+             w1,\\Microsoft\\Windows\\UpdateOrchestrator\\Schedule Scan,%systemroot%\\system32\\usoclient.exe,StartScan,*$,,2027-01-01,Windows\n",
+        )
+        .unwrap();
+        let cases = [
+            (
+                finding(
+                    "\\GoogleUpdateTaskMachineUA",
+                    "C:\\Program Files (x86)\\Google\\Update\\GoogleUpdate.exe",
+                    "X",
+                ),
+                Some("g1"),
+            ),
+            (finding("\\GoogleUpdateTaskMachineUA", "C:\\Users\\Public\\GoogleUpdate.exe", "X"), None),
+            (
+                finding(
+                    "\\Microsoft\\Windows\\UpdateOrchestrator\\Schedule Scan",
+                    "C:\\Windows\\system32\\usoclient.exe",
+                    "CORP\\WS1$",
+                ),
+                None,
+            ),
+            (finding("\\EvilTask", "C:\\Program Files (x86)\\Google\\Update\\GoogleUpdate.exe", "X"), None),
+        ];
+        for (f, want) in cases {
+            assert_eq!(l.matching(&f), want, "{:?}", f.task);
+        }
+        let mut with_args = finding(
+            "\\Microsoft\\Windows\\UpdateOrchestrator\\Schedule Scan",
+            "C:\\Windows\\system32\\usoclient.exe",
+            "CORP\\WS1$",
+        );
+        with_args.task.arguments = Some("StartScan".into());
+        assert_eq!(l.matching(&with_args), Some("w1"));
+        with_args.task.creator = Some("CORP\\alice".into());
+        assert_eq!(l.matching(&with_args), None);
+    }
+
+    #[test]
+    fn refusals_name_the_line() {
+        let cases = [
+            ("n1,\\SomeTask,,,,,,name only\n", "line 2: entry \"n1\" constrains the task name alone"),
+            ("n1,\\SomeTask,*,,,,,star\n", "constrains the task name alone"),
+            (",\\SomeTask,x.exe,,,,,\n", "has no id"),
+            ("a,\\x,x.exe,,,,2026-13-01,\n", "bad expiry date \"2026-13-01\""),
+            ("a,\\x,x.exe,,,,tomorrow,\n", "bad expiry date"),
+            ("a,\\x,x.exe,,,,,\na,\\y,y.exe,,,,,\n", "line 3: entry \"a\" repeats the id of line 2"),
+            ("a,\\x,x.exe\n", "line 2"),
+        ];
+        for (rows, want) in cases {
+            let err = list(rows).unwrap_err().to_string();
+            assert!(err.contains(want), "{rows:?}: {err}");
+        }
+        let err = Allowlist::parse(b"id,task_name\n", "t.csv", TODAY).unwrap_err().to_string();
+        assert!(err.contains("missing column \"command\""), "{err}");
+    }
+
+    #[test]
+    fn expired_entries_are_skipped_and_reported() {
+        let l = list("old,\\x,x.exe,,,,2020-01-01,\nnew,\\x,x.exe,,,,2030-01-01,\n").unwrap();
+        assert_eq!(l.expired, ["old"]);
+        assert_eq!(l.len(), 1);
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(Date::from_days(0), Date { year: 1970, month: 1, day: 1 });
+        assert_eq!(Date::from_days(20_785), Date { year: 2026, month: 11, day: 28 });
+        assert_eq!(Date::parse("2024-02-29"), Some(Date { year: 2024, month: 2, day: 29 }));
+        assert_eq!(Date::parse("2023-02-29"), None);
+    }
+}

@@ -1,0 +1,290 @@
+//! Windows command lines as Windows itself splits them: `CommandLineToArgvW` rules for a
+//! program's arguments, and cmd.exe's rules (`/c` quote stripping, carets, `&`/`|` chains)
+//! for what a `cmd /c` runs.
+
+/// Splits a command line into arguments with the rules of `CommandLineToArgvW` / the MSVC
+/// runtime: the program name ends at the closing quote or first blank; afterwards `"` toggles
+/// quoting, `""` inside quotes is a literal quote, and backslashes are literal unless they
+/// precede a quote (2n backslashes + `"` = n backslashes and a toggle; 2n+1 = n and a `"`).
+pub fn split_args(line: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let (program, rest) = split_program(line);
+    if program.is_empty() && rest.is_empty() {
+        return args;
+    }
+    args.push(program);
+    let chars: Vec<char> = rest.chars().collect();
+    let mut i = 0;
+    let mut current = String::new();
+    let mut in_arg = false;
+    let mut in_quotes = false;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            ' ' | '\t' | '\n' | '\r' if !in_quotes => {
+                if in_arg {
+                    args.push(std::mem::take(&mut current));
+                    in_arg = false;
+                }
+                i += 1;
+            }
+            '\\' => {
+                let mut n = 0;
+                while i < chars.len() && chars[i] == '\\' {
+                    n += 1;
+                    i += 1;
+                }
+                in_arg = true;
+                if i < chars.len() && chars[i] == '"' {
+                    current.extend(std::iter::repeat_n('\\', n / 2));
+                    if n % 2 == 1 {
+                        current.push('"');
+                        i += 1;
+                    }
+                } else {
+                    current.extend(std::iter::repeat_n('\\', n));
+                }
+            }
+            '"' => {
+                in_arg = true;
+                if in_quotes && chars.get(i + 1) == Some(&'"') {
+                    current.push('"');
+                    i += 2;
+                } else {
+                    in_quotes = !in_quotes;
+                    i += 1;
+                }
+            }
+            _ => {
+                in_arg = true;
+                current.push(c);
+                i += 1;
+            }
+        }
+    }
+    if in_arg {
+        args.push(current);
+    }
+    args
+}
+
+/// Splits off the program name with the first-argument rule (no escapes; a quoted name ends at
+/// the next quote) and returns it with the untouched remainder, leading blanks removed.
+pub fn split_program(line: &str) -> (String, &str) {
+    let line = line.trim_start_matches([' ', '\t', '\r', '\n']);
+    let (program, rest) = if let Some(stripped) = line.strip_prefix('"') {
+        match stripped.find('"') {
+            Some(end) => {
+                // Anything glued to the closing quote still belongs to the program name.
+                let after = &stripped[end + 1..];
+                let glue = after.find([' ', '\t', '\r', '\n']).unwrap_or(after.len());
+                (format!("{}{}", &stripped[..end], &after[..glue]), &after[glue..])
+            }
+            None => (stripped.to_string(), ""),
+        }
+    } else {
+        let end = line.find([' ', '\t', '\r', '\n']).unwrap_or(line.len());
+        (line[..end].to_string(), &line[end..])
+    };
+    (program, rest.trim_start_matches([' ', '\t', '\r', '\n']))
+}
+
+/// The lowercase base name of a program path without `.exe`: `C:\X\SchTasks.EXE` -> `schtasks`.
+pub fn program_stem(program: &str) -> String {
+    let program = program.trim().trim_matches('"');
+    let base = program.rsplit(['\\', '/']).next().unwrap_or(program);
+    let lower = base.to_lowercase();
+    lower.strip_suffix(".exe").map(str::to_string).unwrap_or(lower)
+}
+
+/// What `cmd.exe` runs for a command line that starts cmd with `/c`, `/k` or `/r`: the commands
+/// of the chain, carets removed, each as its own command line. `None` when it is no such call.
+pub fn cmd_commands(rest_after_program: &str) -> Option<Vec<String>> {
+    let payload = cmd_payload(rest_after_program)?;
+    let payload = strip_cmd_quotes(payload);
+    Some(split_chain(&payload))
+}
+
+/// Finds the text after cmd's `/c` (or `/k`, `/r`), skipping other switches such as `/d /q /s`.
+fn cmd_payload(rest: &str) -> Option<&str> {
+    let mut s = rest;
+    loop {
+        s = s.trim_start_matches([' ', '\t']);
+        let b = s.as_bytes();
+        if b.first() != Some(&b'/') {
+            return None;
+        }
+        match b.get(1).map(|c| c.to_ascii_lowercase()) {
+            Some(b'c' | b'k' | b'r') if b.get(2).is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b':') => {
+                return Some(s[2..].trim_start_matches([' ', '\t']));
+            }
+            Some(_) => {
+                let end = s.find([' ', '\t']).unwrap_or(s.len());
+                s = &s[end..];
+            }
+            None => return None,
+        }
+    }
+}
+
+/// cmd's documented rule: quotes are kept when there are exactly two, around a name with blanks
+/// that is an executable and nothing special; otherwise a leading quote and the last quote go.
+fn strip_cmd_quotes(payload: &str) -> String {
+    if !payload.starts_with('"') {
+        return payload.to_string();
+    }
+    let quotes = payload.matches('"').count();
+    if quotes == 2 {
+        let inner_end = payload[1..].find('"').map(|i| i + 1).unwrap_or(payload.len());
+        let inner = &payload[1..inner_end];
+        let special = inner.contains(['&', '<', '>', '(', ')', '@', '^', '|']);
+        let lower = inner.to_ascii_lowercase();
+        if !special && inner.contains(' ') && [".exe", ".com", ".bat", ".cmd"].iter().any(|e| lower.ends_with(e)) {
+            return payload.to_string();
+        }
+    }
+    let last = payload.rfind('"').unwrap_or(0);
+    if last == 0 {
+        return payload[1..].to_string();
+    }
+    format!("{}{}", &payload[1..last], &payload[last + 1..])
+}
+
+/// Splits a cmd command chain on `&`, `&&`, `||` and `|` outside quotes, removing carets (cmd's
+/// escape character) outside quotes. `>&` and `<&` are redirections, not separators.
+pub fn split_chain(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut in_quotes = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                in_quotes = !in_quotes;
+                current.push(c);
+            }
+            '^' if !in_quotes => {
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            '&' | '|' if !in_quotes => {
+                if c == '&' && (current.ends_with('>') || current.ends_with('<')) {
+                    current.push(c);
+                    continue;
+                }
+                if chars.peek() == Some(&c) {
+                    chars.next();
+                }
+                push_command(&mut out, &mut current);
+            }
+            _ => current.push(c),
+        }
+    }
+    push_command(&mut out, &mut current);
+    out
+}
+
+fn push_command(out: &mut Vec<String>, current: &mut String) {
+    let trimmed = current.trim().trim_start_matches('(').trim_end_matches(')').trim();
+    if !trimmed.is_empty() {
+        out.push(trimmed.to_string());
+    }
+    current.clear();
+}
+
+/// Drops redirection tokens (`>`, `2>&1`, `> nul`, ...) from arguments of a cmd chain element.
+pub fn strip_redirections(args: &mut Vec<String>) {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let body = a.trim_start_matches(|c: char| c.is_ascii_digit());
+        if body.starts_with('>') || body.starts_with('<') {
+            let bare = matches!(body, ">" | ">>" | "<");
+            args.remove(i);
+            if bare && i < args.len() {
+                args.remove(i);
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Decodes the XML entities that NXLog-style sources leave in command lines (`&amp;`, `&quot;`).
+/// Applied only when the text carries such an entity.
+pub fn decode_entities_if_escaped(s: &str) -> std::borrow::Cow<'_, str> {
+    const MARKERS: [&str; 5] = ["&amp;", "&quot;", "&lt;", "&gt;", "&#"];
+    if !MARKERS.iter().any(|m| s.contains(m)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    match quick_xml::escape::unescape(s) {
+        Ok(decoded) => std::borrow::Cow::Owned(decoded.into_owned()),
+        // A stray `&` that is not an entity: decode what is safe by hand.
+        Err(_) => std::borrow::Cow::Owned(
+            s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_of_argv_splits() {
+        let cases: &[(&str, &[&str])] = &[
+            ("schtasks /create /tn x", &["schtasks", "/create", "/tn", "x"]),
+            (
+                "\"C:\\Windows\\system32\\schtasks.exe\" /ru \"NT AUTHORITY\\SYSTEM\"",
+                &["C:\\Windows\\system32\\schtasks.exe", "/ru", "NT AUTHORITY\\SYSTEM"],
+            ),
+            ("schtasks /ru \"SYS\"TEM", &["schtasks", "/ru", "SYSTEM"]),
+            ("schtasks /ru \"\"", &["schtasks", "/ru", ""]),
+            ("schtasks /tr \"a \\\"b\\\" c\"", &["schtasks", "/tr", "a \"b\" c"]),
+            ("x a\\\\\"b c\"", &["x", "a\\b c"]),
+            ("x C:\\dir\\ y", &["x", "C:\\dir\\", "y"]),
+            ("x \"a\"\"b\"", &["x", "a\"b"]),
+            ("  x   a  ", &["x", "a"]),
+            ("", &[]),
+        ];
+        for (line, want) in cases {
+            assert_eq!(split_args(line), *want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn table_of_cmd_chains() {
+        let cases: &[(&str, &[&str])] = &[
+            ("/c \"SCHTASKS /Create /SC ONCE /TN spawn\"", &["SCHTASKS /Create /SC ONCE /TN spawn"]),
+            (
+                "/c \"schtasks /create /tn \"a\" /tr \"cmd.exe /c calc.exe\" & schtasks /create /ru system\" ",
+                &["schtasks /create /tn \"a\" /tr \"cmd.exe /c calc.exe\"", "schtasks /create /ru system"],
+            ),
+            ("/c sch^tasks /cre^ate /ru SYS^TEM", &["schtasks /create /ru SYSTEM"]),
+            ("/d /q /c a && b || c | d", &["a", "b", "c", "d"]),
+            ("/c schtasks /run /TN x > nul 2>&1", &["schtasks /run /TN x > nul 2>&1"]),
+            ("/c \"C:\\Program Files\\x.exe\"", &["\"C:\\Program Files\\x.exe\""]),
+            ("/C schtasks /create /tn \"^a\"", &["schtasks /create /tn \"^a\""]),
+        ];
+        for (rest, want) in cases {
+            assert_eq!(cmd_commands(rest).unwrap(), *want, "{rest:?}");
+        }
+        assert_eq!(cmd_commands("/s x"), None);
+        assert_eq!(cmd_commands("echo"), None);
+    }
+
+    #[test]
+    fn redirections_are_dropped() {
+        let mut a = split_args("schtasks /run /tn x > nul 2>&1");
+        strip_redirections(&mut a);
+        assert_eq!(a, ["schtasks", "/run", "/tn", "x"]);
+    }
+
+    #[test]
+    fn stems() {
+        assert_eq!(program_stem("C:\\Windows\\System32\\SchTasks.EXE"), "schtasks");
+        assert_eq!(program_stem("%%SYSTEMROOT%%\\system32\\schtasks.exe"), "schtasks");
+        assert_eq!(program_stem("at"), "at");
+    }
+}

@@ -1,0 +1,134 @@
+//! Detection: decides, for one event, whether it creates, updates or enables a scheduled task
+//! that runs as SYSTEM, and describes the task for triage. No I/O: events come in through
+//! [`EventFields`], findings go out as plain data.
+
+pub mod accounts;
+pub mod cmdline;
+pub mod fields;
+pub mod indicators;
+mod process;
+pub mod raw;
+mod task_event;
+pub mod taskxml;
+
+use std::borrow::Cow;
+
+pub use accounts::Privilege;
+pub use fields::{EventFields, Field, FieldList, FieldNames};
+
+/// The verdict written to `systemtask_verdict`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Created, updated or enabled to run as SYSTEM.
+    Alert,
+    /// Would be an alert, but an allowlist entry matched.
+    Suppressed,
+    /// About a scheduled task, but not an alert.
+    Benign,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Alert => "alert",
+            Verdict::Suppressed => "suppressed",
+            Verdict::Benign => "benign",
+        }
+    }
+}
+
+/// What the event says about the task. Every field is optional: it is written when known.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskInfo {
+    pub name: Option<String>,
+    pub action: Option<&'static str>,
+    pub run_as: Option<String>,
+    pub privilege: Option<Privilege>,
+    pub run_level: Option<String>,
+    pub command: Option<String>,
+    pub arguments: Option<String>,
+    pub triggers: Vec<String>,
+    pub hidden: Option<bool>,
+    pub author: Option<String>,
+    pub creator: Option<String>,
+    pub remote: Option<bool>,
+    pub evidence: Option<&'static str>,
+    pub indicators: Vec<String>,
+}
+
+/// The result for an event about a scheduled task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub task: TaskInfo,
+    /// The host the event came from, for allowlist entries that name hosts.
+    pub host: Option<String>,
+    /// The allowlist entry that suppressed it.
+    pub suppressed_by: Option<String>,
+}
+
+impl Finding {
+    fn new(verdict: Verdict, reason: impl Into<String>, task: TaskInfo) -> Self {
+        Finding { verdict, reasons: vec![reason.into()], task, host: None, suppressed_by: None }
+    }
+}
+
+pub const MITRE_TECHNIQUE: &str = "T1053.005";
+pub const SEVERITY: &str = "medium";
+
+/// Event codes this detection reads.
+const TASK_EVENTS: [u32; 5] = [4698, 4699, 4700, 4701, 4702];
+const PROCESS_EVENTS: [u32; 2] = [1, 4688];
+
+/// An event's fields, falling back to `_raw` for fields the search head did not extract.
+struct WithRaw<'a, E: EventFields + ?Sized> {
+    event: &'a E,
+    raw: Option<Cow<'a, str>>,
+}
+
+impl<E: EventFields + ?Sized> WithRaw<'_, E> {
+    fn get(&self, field: Field) -> Option<Cow<'_, str>> {
+        if let Some(v) = self.event.get(field) {
+            return Some(v);
+        }
+        let raw = self.raw.as_deref()?;
+        raw::field(raw, field).map(Cow::Owned)
+    }
+}
+
+/// Analyzes one event. `None` means the event is not about scheduled tasks: it passes through
+/// untouched. The cost for such events is one field lookup (or a `_raw` scan for the event
+/// code when no event-code field exists).
+pub fn analyze<E: EventFields + ?Sized>(event: &E) -> Option<Finding> {
+    let code = match event.get(Field::EventCode) {
+        Some(v) => v.trim().parse::<u32>().ok(),
+        None => event.get(Field::Raw).and_then(|r| raw::event_code(&r)),
+    };
+    let view = WithRaw { event, raw: None };
+    let mut finding = match code {
+        Some(c) if TASK_EVENTS.contains(&c) => {
+            let view = WithRaw { event, raw: event.get(Field::Raw) };
+            task_event::analyze(&view, c)
+        }
+        Some(c) if PROCESS_EVENTS.contains(&c) => {
+            let view = WithRaw { event, raw: event.get(Field::Raw) };
+            process::analyze(&view, Some(c))
+        }
+        Some(_) => None,
+        // CIM process events carry no event code, only a command line.
+        None if event.get(Field::CommandLine).is_some() => process::analyze(&view, None),
+        None => None,
+    }?;
+    finding.host = event.get(Field::Computer).or_else(|| event.get(Field::Host)).map(Cow::into_owned);
+    Some(finding)
+}
+
+/// The creator as `DOMAIN\user`, from the subject fields.
+fn subject_account<E: EventFields + ?Sized>(view: &WithRaw<'_, E>) -> Option<String> {
+    let user = view.get(Field::SubjectUserName)?;
+    match view.get(Field::SubjectDomainName) {
+        Some(domain) if !domain.is_empty() && domain != "-" => Some(format!("{domain}\\{user}")),
+        _ => Some(user.into_owned()),
+    }
+}

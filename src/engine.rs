@@ -1,0 +1,225 @@
+//! One chunk in, one tagged chunk out: reads records from a CSV body, runs detection and the
+//! allowlist on each, and writes every input field back as its original bytes followed by the
+//! command's own columns. The hot loop reuses one span buffer and one output buffer.
+
+use std::borrow::Cow;
+
+use crate::allowlist::Allowlist;
+use crate::detect::{self, EventFields, Field, FieldNames, Finding, Verdict};
+use crate::error::CsvError;
+use crate::options::Mode;
+use crate::record::{self, FieldSpan, Scanner};
+
+/// The command's output columns, in order. Multivalue ones also get a `__mv_` column.
+pub const OUTPUT_COLUMNS: [&str; 19] = [
+    "systemtask_verdict",
+    "systemtask_reasons",
+    "systemtask_severity",
+    "systemtask_mitre",
+    "systemtask_suppressed_by",
+    "task_name",
+    "task_action",
+    "task_run_as",
+    "task_privilege",
+    "task_run_level",
+    "task_command",
+    "task_arguments",
+    "task_triggers",
+    "task_hidden",
+    "task_author",
+    "task_creator",
+    "task_remote",
+    "task_evidence",
+    "task_indicators",
+];
+
+pub const MULTIVALUE_COLUMNS: [&str; 3] = ["systemtask_reasons", "task_triggers", "task_indicators"];
+
+/// Everything detection needs, fixed for the life of the process.
+pub struct Engine {
+    pub mode: Mode,
+    pub allowlist: Option<Allowlist>,
+    pub fields: FieldNames,
+}
+
+/// Buffers reused from chunk to chunk.
+#[derive(Default)]
+pub struct Scratch {
+    spans: Vec<FieldSpan>,
+    cell: Vec<u8>,
+}
+
+/// Counts for one chunk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChunkStats {
+    pub records_in: u64,
+    pub records_out: u64,
+    pub alerts: u64,
+    pub suppressed: u64,
+    pub benign: u64,
+}
+
+fn is_output_column(name: &[u8]) -> bool {
+    let base = name.strip_prefix(b"__mv_").unwrap_or(name);
+    OUTPUT_COLUMNS.iter().any(|c| c.as_bytes() == base)
+}
+
+impl Engine {
+    /// Processes one CSV body (header row first) into `out`.
+    pub fn process(&self, body: &[u8], out: &mut Vec<u8>, scratch: &mut Scratch) -> Result<ChunkStats, CsvError> {
+        let mut stats = ChunkStats::default();
+        let mut scanner = Scanner::new(body);
+        let Some(header) = scanner.next_record(&mut scratch.spans)? else {
+            return Ok(stats);
+        };
+        let columns: Vec<Cow<'_, [u8]>> = scratch.spans.iter().map(|s| s.value(body)).collect();
+        if columns.is_empty() {
+            return Err(CsvError::EmptyHeader);
+        }
+        let names: Vec<Cow<'_, str>> = columns.iter().map(|c| String::from_utf8_lossy(c)).collect();
+        let map = self.fields.resolve(&names);
+        // Columns this command wrote on an earlier run are recomputed, never duplicated.
+        let keep: Vec<bool> = columns.iter().map(|c| !is_output_column(c)).collect();
+        let keep_all = keep.iter().all(|&k| k);
+        let width = columns.len();
+
+        if keep_all {
+            out.extend_from_slice(&body[header.start..header.content_end]);
+        } else {
+            write_kept(out, body, &scratch.spans, &keep);
+        }
+        for name in OUTPUT_COLUMNS {
+            out.push(b',');
+            out.extend_from_slice(name.as_bytes());
+        }
+        for name in MULTIVALUE_COLUMNS {
+            out.extend_from_slice(b",__mv_");
+            out.extend_from_slice(name.as_bytes());
+        }
+        out.push(b'\n');
+
+        loop {
+            let offset = scanner.position();
+            let Some(record) = scanner.next_record(&mut scratch.spans)? else { break };
+            if scratch.spans.len() != width {
+                return Err(CsvError::Ragged {
+                    record: scanner.records_read() - 1,
+                    offset,
+                    expected: width,
+                    found: scratch.spans.len(),
+                });
+            }
+            stats.records_in += 1;
+            let row = Row { body, spans: &scratch.spans, map: &map };
+            let finding = self.evaluate(&row);
+            match finding.as_ref().map(|f| f.verdict) {
+                Some(Verdict::Alert) => stats.alerts += 1,
+                Some(Verdict::Suppressed) => stats.suppressed += 1,
+                Some(Verdict::Benign) => stats.benign += 1,
+                None => {}
+            }
+            if self.mode == Mode::Alerts && finding.as_ref().map(|f| f.verdict) != Some(Verdict::Alert) {
+                continue;
+            }
+            if keep_all {
+                out.extend_from_slice(&body[record.start..record.content_end]);
+            } else {
+                write_kept(out, body, &scratch.spans, &keep);
+            }
+            write_finding(out, finding.as_ref(), &mut scratch.cell);
+            out.push(b'\n');
+            stats.records_out += 1;
+        }
+        Ok(stats)
+    }
+
+    /// Detection, then the allowlist for would-be alerts.
+    pub fn evaluate<E: EventFields + ?Sized>(&self, event: &E) -> Option<Finding> {
+        let mut finding = detect::analyze(event)?;
+        if finding.verdict == Verdict::Alert
+            && let Some(entry) = self.allowlist.as_ref().and_then(|a| a.matching(&finding))
+        {
+            finding.verdict = Verdict::Suppressed;
+            finding.suppressed_by = Some(entry.to_string());
+            finding.reasons.push(format!("allowlist entry {entry}"));
+        }
+        Some(finding)
+    }
+}
+
+fn write_kept(out: &mut Vec<u8>, body: &[u8], spans: &[FieldSpan], keep: &[bool]) {
+    let mut first = true;
+    for (span, &k) in spans.iter().zip(keep) {
+        if !k {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(span.raw(body));
+    }
+}
+
+/// Writes the command's columns for one record (all empty when `finding` is `None`).
+fn write_finding(out: &mut Vec<u8>, finding: Option<&Finding>, cell: &mut Vec<u8>) {
+    let Some(f) = finding else {
+        out.extend_from_slice(&[b','; OUTPUT_COLUMNS.len() + MULTIVALUE_COLUMNS.len()]);
+        return;
+    };
+    let t = &f.task;
+    let flagged = matches!(f.verdict, Verdict::Alert | Verdict::Suppressed);
+    let opt = |out: &mut Vec<u8>, v: Option<&str>| {
+        out.push(b',');
+        if let Some(v) = v {
+            record::write_field(out, v.as_bytes());
+        }
+    };
+    let bool_str = |b: Option<bool>| b.map(|b| if b { "true" } else { "false" });
+    opt(out, Some(f.verdict.as_str()));
+    out.push(b',');
+    record::write_mv_plain(out, &f.reasons, cell);
+    opt(out, flagged.then_some(detect::SEVERITY));
+    opt(out, flagged.then_some(detect::MITRE_TECHNIQUE));
+    opt(out, f.suppressed_by.as_deref());
+    opt(out, t.name.as_deref());
+    opt(out, t.action);
+    opt(out, t.run_as.as_deref());
+    opt(out, t.privilege.map(|p| p.as_str()));
+    opt(out, t.run_level.as_deref());
+    opt(out, t.command.as_deref());
+    opt(out, t.arguments.as_deref());
+    out.push(b',');
+    record::write_mv_plain(out, &t.triggers, cell);
+    opt(out, bool_str(t.hidden));
+    opt(out, t.author.as_deref());
+    opt(out, t.creator.as_deref());
+    opt(out, bool_str(t.remote));
+    opt(out, t.evidence);
+    out.push(b',');
+    record::write_mv_plain(out, &t.indicators, cell);
+    for values in [&f.reasons, &t.triggers, &t.indicators] {
+        out.push(b',');
+        record::write_mv_encoded(out, values, cell);
+    }
+}
+
+/// One CSV record seen through the logical field names.
+struct Row<'a> {
+    body: &'a [u8],
+    spans: &'a [FieldSpan],
+    map: &'a [Option<usize>; Field::ALL.len()],
+}
+
+impl EventFields for Row<'_> {
+    fn get(&self, field: Field) -> Option<Cow<'_, str>> {
+        let span = self.spans.get(self.map[field.index()]?)?;
+        if span.end - span.start <= usize::from(span.quoted) * 2 {
+            return None;
+        }
+        match span.value(self.body) {
+            Cow::Borrowed(b) => Some(String::from_utf8_lossy(b)),
+            Cow::Owned(v) => Some(Cow::Owned(String::from_utf8_lossy(&v).into_owned())),
+        }
+    }
+}

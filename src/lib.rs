@@ -1,0 +1,20 @@
+//! systemtask: detects Windows scheduled tasks created or changed to run as SYSTEM
+//! (MITRE ATT&CK T1053.005) inside Splunk.
+//!
+//! - [`protocol`]: the Splunk chunked protocol (frames, session); knows nothing of events.
+//! - [`record`]: CSV bodies in and out, copying untouched fields byte-for-byte.
+//! - [`detect`]: the detection rules over event fields; no I/O.
+//! - [`allowlist`]: suppression of known-good tasks.
+//! - [`engine`]: joins them: one chunk in, tagged chunk out.
+
+#![forbid(unsafe_code)]
+
+pub mod allowlist;
+pub mod command;
+pub mod detect;
+pub mod engine;
+pub mod error;
+pub mod options;
+pub mod protocol;
+pub mod record;
+pub mod winpath;

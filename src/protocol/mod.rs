@@ -1,0 +1,92 @@
+//! The Splunk chunked protocol (SCP v2): frames, request metadata and the session state machine.
+//! Knows nothing about events or detection: it hands CSV bodies to a [`Command`].
+
+pub mod frame;
+pub mod session;
+
+use serde::Deserialize;
+
+/// The parts of a request's metadata the command uses. Unknown keys are ignored, so the
+/// `session_key` Splunk sends is never parsed out of the raw frame, and cannot reach a message.
+#[derive(Debug, Default, Deserialize)]
+pub struct Request {
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub finished: Option<bool>,
+    #[serde(default)]
+    pub searchinfo: Option<SearchInfo>,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct SearchInfo {
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub dispatch_dir: Option<String>,
+    #[serde(default)]
+    pub app: Option<String>,
+    #[serde(default)]
+    pub sid: Option<String>,
+}
+
+/// Severity of an inspector message, as Splunk names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+        }
+    }
+}
+
+/// A message shown to the user in the search job inspector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub level: Level,
+    pub text: String,
+}
+
+impl Message {
+    pub fn new(level: Level, text: impl Into<String>) -> Self {
+        Message { level, text: text.into() }
+    }
+}
+
+/// What the session drives: configured once from getinfo, then fed one CSV body per execute.
+pub trait Command {
+    /// Validates the search arguments. An `Err` is shown to the user and ends the search.
+    /// `Ok` may carry warnings for the getinfo reply.
+    fn configure(&mut self, info: &SearchInfo) -> Result<Vec<Message>, String>;
+
+    /// Transforms one chunk's CSV body into `out` (cleared by the caller) and returns how many
+    /// records were written. A header-only or empty body yields 0 records.
+    fn process(&mut self, body: &[u8], out: &mut Vec<u8>) -> Result<u64, crate::error::CsvError>;
+}
+
+/// Builds reply metadata: `{"type":...,"finished":...,"inspector":{"messages":[[LEVEL,text],...]}}`.
+pub fn reply_metadata(kind: Option<&str>, finished: Option<bool>, messages: &[Message]) -> Vec<u8> {
+    let mut obj = serde_json::Map::new();
+    if let Some(kind) = kind {
+        obj.insert("type".into(), kind.into());
+    }
+    if let Some(finished) = finished {
+        obj.insert("finished".into(), finished.into());
+    }
+    if !messages.is_empty() {
+        let list: Vec<serde_json::Value> =
+            messages.iter().map(|m| serde_json::json!([m.level.as_str(), m.text])).collect();
+        obj.insert("inspector".into(), serde_json::json!({ "messages": list }));
+    }
+    serde_json::to_vec(&serde_json::Value::Object(obj)).unwrap_or_else(|_| b"{}".to_vec())
+}

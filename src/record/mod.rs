@@ -1,0 +1,92 @@
+//! Record I/O: CSV bodies in (spans over the original bytes), CSV out (untouched fields copied
+//! as their original bytes, the command's columns appended).
+
+pub mod jsonl;
+pub mod scan;
+
+pub use scan::{FieldSpan, RecordSpan, Scanner};
+
+/// Appends a CSV field, quoted only when it must be.
+pub fn write_field(out: &mut Vec<u8>, value: &[u8]) {
+    if value.iter().any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+        out.push(b'"');
+        for &b in value {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(value);
+    }
+}
+
+/// Appends a multivalue field's plain cell (values joined by `\n`).
+pub fn write_mv_plain(out: &mut Vec<u8>, values: &[String], scratch: &mut Vec<u8>) {
+    scratch.clear();
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            scratch.push(b'\n');
+        }
+        scratch.extend_from_slice(v.as_bytes());
+    }
+    write_field(out, scratch);
+}
+
+/// Appends a multivalue field's `__mv_` cell: `$v1$;$v2$` with `$` doubled, empty for fewer
+/// than two values (Splunk's convention for single values).
+pub fn write_mv_encoded(out: &mut Vec<u8>, values: &[String], scratch: &mut Vec<u8>) {
+    if values.len() < 2 {
+        return;
+    }
+    scratch.clear();
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            scratch.push(b';');
+        }
+        scratch.push(b'$');
+        for &b in v.as_bytes() {
+            if b == b'$' {
+                scratch.push(b'$');
+            }
+            scratch.push(b);
+        }
+        scratch.push(b'$');
+    }
+    write_field(out, scratch);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"plain", b"plain"),
+            (b"", b""),
+            (b"a,b", b"\"a,b\""),
+            (b"say \"hi\"", b"\"say \"\"hi\"\"\""),
+            (b"two\nlines", b"\"two\nlines\""),
+        ];
+        for (value, want) in cases {
+            let mut out = Vec::new();
+            write_field(&mut out, value);
+            assert_eq!(&out, want);
+        }
+    }
+
+    #[test]
+    fn multivalue_cells() {
+        let (mut out, mut scratch) = (Vec::new(), Vec::new());
+        let values = vec!["a".to_string(), "b$c".to_string()];
+        write_mv_plain(&mut out, &values, &mut scratch);
+        out.push(b',');
+        write_mv_encoded(&mut out, &values, &mut scratch);
+        assert_eq!(out, b"\"a\nb$c\",$a$;$b$$c$");
+        out.clear();
+        write_mv_encoded(&mut out, &["one".to_string()], &mut scratch);
+        assert!(out.is_empty());
+    }
+}

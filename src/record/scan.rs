@@ -1,0 +1,209 @@
+//! A CSV body scanner that records where each field's raw bytes are, so untouched fields can be
+//! copied through byte-for-byte instead of being decoded and re-quoted.
+//!
+//! The dialect is RFC 4180 as Splunk writes it: `,` separators, `"` quoting with `""` escapes,
+//! `\n` or `\r\n` row ends. A bare `"` inside an unquoted field is kept as data (the csv crate
+//! does the same). Empty lines are skipped, as the csv crate does.
+
+use std::borrow::Cow;
+
+use memchr::{memchr, memchr2};
+
+use crate::error::CsvError;
+
+/// One field's raw bytes within the body, quotes included when `quoted`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldSpan {
+    pub start: usize,
+    pub end: usize,
+    pub quoted: bool,
+}
+
+impl FieldSpan {
+    /// The field's value: quotes removed and `""` unescaped; borrowed unless it had escapes.
+    pub fn value<'a>(&self, body: &'a [u8]) -> Cow<'a, [u8]> {
+        if !self.quoted {
+            return Cow::Borrowed(&body[self.start..self.end]);
+        }
+        let inner = &body[self.start + 1..self.end - 1];
+        if memchr(b'"', inner).is_none() {
+            return Cow::Borrowed(inner);
+        }
+        let mut out = Vec::with_capacity(inner.len());
+        let mut rest = inner;
+        while let Some(i) = memchr(b'"', rest) {
+            // Inside a well-formed quoted field every quote is doubled: keep one, skip one.
+            out.extend_from_slice(&rest[..=i]);
+            rest = rest.get(i + 2..).unwrap_or(&[]);
+        }
+        out.extend_from_slice(rest);
+        Cow::Owned(out)
+    }
+
+    pub fn raw<'a>(&self, body: &'a [u8]) -> &'a [u8] {
+        &body[self.start..self.end]
+    }
+}
+
+/// A record's extent: `content_end` excludes the row terminator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordSpan {
+    pub start: usize,
+    pub content_end: usize,
+}
+
+/// Walks a CSV body record by record. `record` counts from 0 = the header row.
+pub struct Scanner<'a> {
+    body: &'a [u8],
+    pos: usize,
+    record: u64,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(body: &'a [u8]) -> Self {
+        Scanner { body, pos: 0, record: 0 }
+    }
+
+    /// Number of records returned so far (the header counts as record 0).
+    pub fn records_read(&self) -> u64 {
+        self.record
+    }
+
+    /// Byte offset of the next unread byte.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Reads the next record's field spans into `fields` (cleared first).
+    pub fn next_record(&mut self, fields: &mut Vec<FieldSpan>) -> Result<Option<RecordSpan>, CsvError> {
+        fields.clear();
+        let body = self.body;
+        // Skip empty lines, which carry no record.
+        loop {
+            match body.get(self.pos) {
+                None => return Ok(None),
+                Some(b'\n') => self.pos += 1,
+                Some(b'\r') if body.get(self.pos + 1) == Some(&b'\n') => self.pos += 2,
+                Some(_) => break,
+            }
+        }
+        let start = self.pos;
+        let mut pos = self.pos;
+        loop {
+            if body.get(pos) == Some(&b'"') {
+                let field_start = pos;
+                let mut i = pos + 1;
+                loop {
+                    match memchr(b'"', &body[i..]) {
+                        None => {
+                            return Err(CsvError::UnterminatedQuote { record: self.record, offset: field_start });
+                        }
+                        Some(q) => {
+                            let q = i + q;
+                            if body.get(q + 1) == Some(&b'"') {
+                                i = q + 2;
+                            } else {
+                                pos = q + 1;
+                                break;
+                            }
+                        }
+                    }
+                }
+                fields.push(FieldSpan { start: field_start, end: pos, quoted: true });
+                match body.get(pos) {
+                    None => return Ok(Some(self.finish(start, pos, pos))),
+                    Some(b',') => pos += 1,
+                    Some(b'\n') => return Ok(Some(self.finish(start, pos, pos + 1))),
+                    Some(b'\r') if body.get(pos + 1) == Some(&b'\n') => {
+                        return Ok(Some(self.finish(start, pos, pos + 2)));
+                    }
+                    Some(&byte) => {
+                        return Err(CsvError::AfterClosingQuote { record: self.record, offset: pos, byte });
+                    }
+                }
+            } else {
+                let field_start = pos;
+                match memchr2(b',', b'\n', &body[pos..]) {
+                    None => {
+                        fields.push(FieldSpan { start: field_start, end: body.len(), quoted: false });
+                        return Ok(Some(self.finish(start, body.len(), body.len())));
+                    }
+                    Some(n) => {
+                        let at = pos + n;
+                        if body[at] == b',' {
+                            fields.push(FieldSpan { start: field_start, end: at, quoted: false });
+                            pos = at + 1;
+                        } else {
+                            let end = if at > field_start && body[at - 1] == b'\r' { at - 1 } else { at };
+                            fields.push(FieldSpan { start: field_start, end, quoted: false });
+                            return Ok(Some(self.finish(start, end, at + 1)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, start: usize, content_end: usize, next: usize) -> RecordSpan {
+        self.pos = next;
+        self.record += 1;
+        RecordSpan { start, content_end }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(body: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, CsvError> {
+        let mut s = Scanner::new(body);
+        let mut fields = Vec::new();
+        let mut out = Vec::new();
+        while s.next_record(&mut fields)?.is_some() {
+            out.push(fields.iter().map(|f| f.value(body).into_owned()).collect());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn table_of_bodies() {
+        type Rows<'a> = &'a [&'a [&'a [u8]]];
+        let cases: &[(&[u8], Rows)] = &[
+            (b"a,b\n1,2\n", &[&[b"a", b"b"], &[b"1", b"2"]]),
+            (b"a,b\r\n1,2\r\n", &[&[b"a", b"b"], &[b"1", b"2"]]),
+            (b"a,b\n1,2", &[&[b"a", b"b"], &[b"1", b"2"]]),
+            (b"a,b\n,\n", &[&[b"a", b"b"], &[b"", b""]]),
+            (b"a\n\"x,\"\"y\"\"\nz\"\n", &[&[b"a"], &[b"x,\"y\"\nz"]]),
+            (b"a\n\"\"\n", &[&[b"a"], &[b""]]),
+            (b"a,b\n\n1,2\n\n", &[&[b"a", b"b"], &[b"1", b"2"]]),
+            (b"a\nx\"y\n", &[&[b"a"], &[b"x\"y"]]),
+            (b"a\n\xff\xfe\n", &[&[b"a"], &[b"\xff\xfe"]]),
+            (b"a\nx\ry\n", &[&[b"a"], &[b"x\ry"]]),
+        ];
+        for (body, want) in cases {
+            let got = values(body).unwrap();
+            let want: Vec<Vec<Vec<u8>>> = want.iter().map(|r| r.iter().map(|f| f.to_vec()).collect()).collect();
+            assert_eq!(got, want, "body {:?}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn errors_carry_record_and_offset() {
+        assert_eq!(values(b"a\n\"open\n").unwrap_err(), CsvError::UnterminatedQuote { record: 1, offset: 2 });
+        assert_eq!(
+            values(b"a\n\"x\"y\n").unwrap_err(),
+            CsvError::AfterClosingQuote { record: 1, offset: 5, byte: b'y' }
+        );
+    }
+
+    #[test]
+    fn content_end_excludes_terminator() {
+        let body = b"a,b\r\n1,\"2\"\r\n";
+        let mut s = Scanner::new(body);
+        let mut f = Vec::new();
+        let r = s.next_record(&mut f).unwrap().unwrap();
+        assert_eq!(&body[r.start..r.content_end], b"a,b");
+        let r = s.next_record(&mut f).unwrap().unwrap();
+        assert_eq!(&body[r.start..r.content_end], b"1,\"2\"");
+    }
+}

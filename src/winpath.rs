@@ -1,0 +1,60 @@
+//! Windows paths in one comparable spelling: lowercase, unquoted, environment variables for the
+//! Windows and program folders expanded, `\\?\` prefixes and doubled separators removed.
+//! Shared by the triage indicators and the allowlist so both read a path the same way.
+
+const EXPANSIONS: &[(&str, &str)] = &[
+    ("%windir%", "c:\\windows"),
+    ("%systemroot%", "c:\\windows"),
+    ("%systemdrive%", "c:"),
+    ("%programfiles(x86)%", "c:\\program files (x86)"),
+    ("%programfiles%", "c:\\program files"),
+    ("%commonprogramfiles(x86)%", "c:\\program files (x86)\\common files"),
+    ("%commonprogramfiles%", "c:\\program files\\common files"),
+    ("%programdata%", "c:\\programdata"),
+    ("%allusersprofile%", "c:\\programdata"),
+];
+
+/// Normalizes a path or command for comparison.
+pub fn normalize(path: &str) -> String {
+    let mut s = path.trim().trim_matches('"').trim().to_lowercase().replace('/', "\\");
+    // Batch files double percent signs: %%SYSTEMROOT%% is %SYSTEMROOT%.
+    s = s.replace("%%", "%");
+    for (var, value) in EXPANSIONS {
+        if s.contains(var) {
+            s = s.replace(var, value);
+        }
+    }
+    if let Some(rest) = s.strip_prefix("\\\\?\\").or_else(|| s.strip_prefix("\\??\\")) {
+        s = rest.to_string();
+    }
+    while s.contains("\\\\") && !s.starts_with("\\\\") {
+        s = s.replace("\\\\", "\\");
+    }
+    s
+}
+
+/// True when a normalized path lies in the Windows folder.
+pub fn is_windows_binary(normalized: &str) -> bool {
+    normalized.starts_with("c:\\windows\\")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_agree() {
+        let want = "c:\\windows\\system32\\cmd.exe";
+        for p in [
+            "C:\\Windows\\System32\\cmd.exe",
+            "\"%windir%\\system32\\cmd.exe\"",
+            "%SystemRoot%\\System32\\cmd.exe",
+            "%%SYSTEMROOT%%\\system32\\cmd.exe",
+            "\\\\?\\C:\\Windows\\System32\\cmd.exe",
+            "C:/Windows/System32/cmd.exe",
+            "C:\\Windows\\\\System32\\cmd.exe",
+        ] {
+            assert_eq!(normalize(p), want, "{p}");
+        }
+    }
+}
