@@ -30,7 +30,27 @@ pub fn normalize(path: &str) -> String {
     while s.contains("\\\\") && !s.starts_with("\\\\") {
         s = s.replace("\\\\", "\\");
     }
+    if s.contains("\\..") || s.contains("\\.\\") {
+        s = resolve_dots(&s);
+    }
     s
+}
+
+/// Resolves `.` and `..` segments, so `c:\program files\..\users\public\x.exe` is read as
+/// the `c:\users\public\x.exe` it really is.
+fn resolve_dots(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in path.split('\\') {
+        match segment {
+            "." => {}
+            ".." if parts.len() > 1 => {
+                parts.pop();
+            }
+            ".." => {}
+            other => parts.push(other),
+        }
+    }
+    parts.join("\\")
 }
 
 /// True when a normalized path lies in the Windows folder.
@@ -56,5 +76,7 @@ mod tests {
         ] {
             assert_eq!(normalize(p), want, "{p}");
         }
+        assert_eq!(normalize("C:\\Program Files\\..\\Users\\Public\\x.exe"), "c:\\users\\public\\x.exe");
+        assert_eq!(normalize("C:\\Windows\\.\\System32\\..\\Temp\\x.exe"), "c:\\windows\\temp\\x.exe");
     }
 }

