@@ -133,7 +133,7 @@ fn bad_options_are_refused_on_the_getinfo_reply() {
         (&["mode=everything"], "Invalid value for mode: \"everything\""),
         (&["mode"], "Malformed argument \"mode\""),
         (&["allowlist=../../../etc/passwd"], "must be a file name in the app's lookups directory"),
-        (&["allowlist=custom.csv"], "no app lookups directory"),
+        (&["allowlist=custom.csv"], "allowlist \"custom.csv\""),
     ];
     for (args, want) in cases {
         let run = run([getinfo(args), execute(true, b"a\n1\n")].concat());

@@ -60,13 +60,13 @@ fn record_counts_match_the_sdk_replies() {
     let recorded = read_maybe_gz(&shared().join("scp/splunk-8.0.3/harvest.input.gz"));
     let sdk = read_maybe_gz(&shared().join("scp/splunk-8.0.3/harvest.passthrough.output.gz"));
     let sdk_frames = split_frames(&sdk);
-    let mut input = getinfo(&[]);
+    let mut input = getinfo(&["allowlist=none"]);
     for (m, b) in &split_frames(&recorded)[1..] {
         input.extend(frame(std::str::from_utf8(m).unwrap(), b));
     }
     let run = run(input);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.messages("WARN").len(), 1, "no app lookups: suppression off, said once");
+    assert!(run.messages("WARN").is_empty());
     assert_eq!(sdk_frames.len(), run.replies.len());
     let mut total = 0;
     for ((_, sdk_body), ours) in sdk_frames.iter().zip(&run.replies).skip(1) {
@@ -99,4 +99,19 @@ fn running_twice_recomputes_instead_of_duplicating() {
     let (header, rows) = csv_records(twice);
     assert_eq!(header.iter().filter(|h| h.as_slice() == b"systemtask_verdict").count(), 1);
     assert_eq!(rows[0][header.iter().position(|h| h == b"systemtask_verdict").unwrap()], b"alert");
+}
+
+#[test]
+fn outside_an_app_suppression_is_off_and_said_once() {
+    let dir = std::env::temp_dir().join(format!("systemtask-alone-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join("systemtask");
+    std::fs::copy(bin(), &exe).unwrap();
+    let body = b"EventCode,CommandLine\n1,schtasks /create /tn x /tr c:\\x.exe /ru SYSTEM\n";
+    let run = run_exe(&exe, [getinfo(&[]), execute(false, body), execute(true, body)].concat());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let warnings = run.messages("WARN");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("suppression is off"));
+    assert!(run.replies[0].metadata["inspector"].is_object(), "the warning rides on the getinfo reply");
 }

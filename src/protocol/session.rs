@@ -62,7 +62,10 @@ fn drive<R: BufRead, W: Write, C: Command>(
         Some("getinfo") => {}
         Some("execute") => return Err(ProtocolError::ExecuteBeforeGetinfo { frame: pos.frame }),
         other => {
-            return Err(ProtocolError::FirstNotGetinfo { frame: pos.frame, action: other.unwrap_or("").to_string() });
+            return Err(ProtocolError::FirstNotGetinfo {
+                frame: pos.frame,
+                action: other.unwrap_or("(none)").to_string(),
+            });
         }
     }
     let info = request.searchinfo.unwrap_or_default();
@@ -88,7 +91,10 @@ fn drive<R: BufRead, W: Write, C: Command>(
             Some("execute") => {}
             Some("getinfo") => return Err(ProtocolError::SecondGetinfo { frame: pos.frame }),
             other => {
-                return Err(ProtocolError::UnknownAction { frame: pos.frame, action: other.unwrap_or("").to_string() });
+                return Err(ProtocolError::UnknownAction {
+                    frame: pos.frame,
+                    action: other.unwrap_or("(none)").to_string(),
+                });
             }
         }
         chunk += 1;

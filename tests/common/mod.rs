@@ -6,7 +6,24 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_systemtask");
+/// The binary under test: the one cargo built, or `SYSTEMTASK_EXE` (a packaged build), run
+/// through `SYSTEMTASK_RUNNER` when set (`qemu-aarch64` for the aarch64 build).
+pub fn bin() -> PathBuf {
+    std::env::var_os("SYSTEMTASK_EXE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_systemtask")))
+}
+
+fn command_for(exe: &Path) -> Command {
+    match std::env::var_os("SYSTEMTASK_RUNNER") {
+        Some(runner) => {
+            let mut c = Command::new(runner);
+            c.arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    }
+}
 
 pub fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
@@ -60,7 +77,7 @@ impl Run {
 
 /// Runs `exe` with `input` on stdin (written from another thread, as splunkd does).
 pub fn run_exe(exe: &Path, input: Vec<u8>) -> Run {
-    let mut child = Command::new(exe)
+    let mut child = command_for(exe)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -82,7 +99,7 @@ pub fn run_exe(exe: &Path, input: Vec<u8>) -> Run {
 }
 
 pub fn run(input: Vec<u8>) -> Run {
-    run_exe(Path::new(BIN), input)
+    run_exe(&bin(), input)
 }
 
 /// Parses the command's reply frames strictly (canonical headers, exact lengths).
@@ -175,7 +192,7 @@ pub fn temp_app(name: &str) -> PathBuf {
     std::fs::create_dir_all(app.join("bin")).unwrap();
     std::fs::create_dir_all(app.join("default")).unwrap();
     std::fs::create_dir_all(app.join("lookups")).unwrap();
-    std::fs::copy(BIN, app.join("bin/systemtask")).unwrap();
+    std::fs::copy(bin(), app.join("bin/systemtask")).unwrap();
     let allowlist = Path::new(env!("CARGO_MANIFEST_DIR")).join("splunk_app/lookups/systemtask_allowlist.csv");
     std::fs::copy(allowlist, app.join("lookups/systemtask_allowlist.csv")).unwrap();
     app

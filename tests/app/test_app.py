@@ -1,0 +1,209 @@
+"""Checks of the packaged Splunk app: every .conf parses with AppInspect's own parser, saved
+searches and the dashboard reference only the command, macros and lookups that exist, the alert
+uses only fields of the command's output contract, versions agree, and AppInspect's cloud checks
+pass. Run after ./package.sh (test.sh does both)."""
+
+import json
+import re
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from splunk_appinspect.configuration_file import ConfigurationFile
+from splunk_appinspect.configuration_parser import configuration_lexer, parse
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "dist" / "systemtask"
+
+
+def version():
+    return re.search(r'^version = "([^"]+)"', (ROOT / "Cargo.toml").read_text(), re.M).group(1)
+
+
+def tarball():
+    return ROOT / "dist" / f"systemtask-{version()}.tgz"
+
+
+def conf(name):
+    path = APP / "default" / f"{name}.conf"
+    with open(path, "rb") as f:
+        parsed = parse(f, ConfigurationFile(name=name), configuration_lexer)
+    assert not parsed.errors, f"{name}.conf: {parsed.errors}"
+    return parsed
+
+
+def output_contract():
+    """The command's output columns, read from the engine's source: one list, no copy."""
+    src = (ROOT / "src" / "engine.rs").read_text()
+    block = re.search(r"pub const OUTPUT_COLUMNS: \[&str; \d+\] = \[(.*?)\];", src, re.S).group(1)
+    return set(re.findall(r'"([a-z_]+)"', block))
+
+
+def field_keys():
+    src = (ROOT / "src" / "detect" / "fields.rs").read_text()
+    body = re.search(r"pub fn key\(self\).*?\{(.*?)\n    \}", src, re.S).group(1)
+    return set(re.findall(r'=> "([a-z_]+)"', body)) - {"raw"}
+
+
+STANDARD_FIELDS = {"_time", "host"}
+
+
+def macros_used(spl):
+    return set(re.findall(r"`([A-Za-z0-9_]+)`", spl))
+
+
+def test_package_layout():
+    assert tarball().exists(), "run ./package.sh first"
+    with tarfile.open(tarball()) as t:
+        names = t.getnames()
+        members = t.getmembers()
+    assert all(n == "systemtask" or n.startswith("systemtask/") for n in names)
+    for m in members:
+        base = m.name.rsplit("/", 1)[-1]
+        assert not base.startswith("."), m.name
+        assert " " not in m.name and "/local/" not in m.name and "__MACOSX" not in m.name, m.name
+        assert m.uid == 0 and m.gid == 0, m.name
+        if m.isdir():
+            assert m.mode & 0o777 == 0o755, m.name
+        elif "/bin/" in m.name:
+            assert m.mode & 0o777 == 0o755, m.name
+        else:
+            assert m.mode & 0o777 == 0o644, m.name
+    for exe in ("bin/systemtask.sh", "bin/systemtask-x86_64", "bin/systemtask-aarch64"):
+        assert f"systemtask/{exe}" in names, exe
+
+
+def test_every_conf_parses():
+    confs = sorted((APP / "default").glob("*.conf"))
+    assert len(confs) >= 6
+    for path in confs:
+        conf(path.stem)
+    with open(APP / "metadata" / "default.meta", "rb") as f:
+        meta = parse(f, ConfigurationFile(name="default.meta"), configuration_lexer)
+    assert not meta.errors
+    assert "admin" in meta.get("", "access") and "sc_admin" in meta.get("", "access")
+    for obj in ("commands/systemtask", "macros", "lookups/systemtask_allowlist.csv", "transforms/systemtask_allowlist"):
+        assert meta.get(obj, "export") == "system", obj
+
+
+def test_versions_agree():
+    app = conf("app")
+    manifest = json.loads((APP / "app.manifest").read_text())
+    assert app.get("id", "version") == app.get("launcher", "version") == manifest["info"]["id"]["version"] == version()
+    assert int(app.get("install", "build")) > 0
+    assert app.get("package", "id") == app.get("id", "name") == "systemtask"
+
+
+def test_command_is_declared_chunked_with_explicit_filename():
+    commands = conf("commands")
+    assert commands.get("systemtask", "chunked") == "true"
+    filename = commands.get("systemtask", "filename")
+    assert (APP / "bin" / filename).exists()
+
+
+def test_searchbnf_documents_every_option():
+    bnf = conf("searchbnf")
+    syntax = bnf.get("systemtask-command", "syntax") + bnf.get("field-override", "syntax")
+    for option in ("mode=", "tag", "alerts", "allowlist="):
+        assert option in syntax
+    for key in field_keys():
+        assert f"{key}_field" in syntax, key
+
+
+def resolve_macros(spl, macros, seen=()):
+    """Expands macros recursively; fails on an unknown or cyclic macro."""
+    for name in macros_used(spl):
+        assert macros.has_section(name), f"unknown macro `{name}`"
+        assert name not in seen, f"macro cycle at {name}"
+        spl = spl.replace(f"`{name}`", "(" + resolve_macros(macros.get(name, "definition"), macros, seen + (name,)) + ")")
+    return spl
+
+
+def table_fields(spl):
+    fields = set()
+    for m in re.finditer(r"\|\s*table\s+([^|]+)", spl):
+        fields |= set(m.group(1).split())
+    return fields
+
+
+def test_saved_searches_reference_what_exists():
+    saved = conf("savedsearches")
+    macros = conf("macros")
+    transforms = conf("transforms")
+    commands = conf("commands")
+    names = list(saved.section_names())
+    assert len(names) >= 4
+    for name in names:
+        spl = saved.get(name, "search")
+        expanded = resolve_macros(spl, macros)
+        for cmd in re.findall(r"\|\s*systemtask\b", expanded):
+            assert commands.has_section("systemtask")
+        for lookup in re.findall(r"\|\s*(?:lookup|inputlookup)\s+(\w+)", expanded):
+            assert transforms.has_section(lookup), f"{name}: lookup {lookup}"
+        if saved.has_option(name, "enableSched") and saved.get(name, "enableSched") == "1":
+            assert saved.has_option(name, "dispatch.earliest_time") and saved.has_option(name, "dispatch.latest_time"), name
+            assert "rt" not in saved.get(name, "dispatch.earliest_time"), f"{name}: no real-time windows"
+
+
+def test_alert_uses_only_the_output_contract():
+    saved = conf("savedsearches")
+    contract = output_contract() | STANDARD_FIELDS
+    alert = "SystemTask - Scheduled task created or changed to run as SYSTEM"
+    for name in (alert, "SystemTask - ES - Scheduled task runs as SYSTEM"):
+        spl = saved.get(name, "search")
+        assert "| systemtask mode=alerts" in spl
+        fields = table_fields(spl)
+        assert fields, name
+        assert fields <= contract, f"{name}: {fields - contract}"
+        suppress = set(saved.get(name, "alert.suppress.fields").split(","))
+        assert suppress <= contract, suppress
+        for key in ("action.email.subject", "action.notable.param.rule_title", "action.notable.param.rule_description", "action.risk.param._risk_message"):
+            if saved.has_option(name, key):
+                tokens = set(re.findall(r"\$(?:result\.)?([A-Za-z_]+)\$", saved.get(name, key)))
+                assert tokens <= contract, f"{name} {key}: {tokens - contract}"
+    a = {k: saved.get(alert, k) for k in ("alert.severity", "alert.track", "counttype", "relation", "quantity", "alert.suppress", "action.email", "action.webhook")}
+    assert a == {"alert.severity": "3", "alert.track": "1", "counttype": "number of events", "relation": "greater than", "quantity": "0", "alert.suppress": "1", "action.email": "0", "action.webhook": "0"}
+    # A lagged window: it ends before now so late events are still seen.
+    assert saved.get(alert, "dispatch.latest_time") != "now"
+    es = "SystemTask - ES - Scheduled task runs as SYSTEM"
+    assert saved.get(es, "disabled") == "1" and saved.get(es, "action.notable") == "1" and saved.get(es, "action.risk") == "1"
+    json.loads(saved.get(es, "action.risk.param._risk"))
+
+
+def test_dashboard_is_studio_and_references_what_exists():
+    macros = conf("macros")
+    xml = (APP / "default" / "data" / "ui" / "views" / "systemtask_triage.xml").read_text()
+    assert '<dashboard version="2"' in xml
+    definition = json.loads(re.search(r"<definition><!\[CDATA\[(.*?)\]\]></definition>", xml, re.S).group(1))
+    contract = output_contract() | STANDARD_FIELDS | {"time", "count", "hosts", "task_names", "commands", "comment", "expires", "status", "last_seen", "minutes_silent", "sourcetype"}
+    for ds in definition["dataSources"].values():
+        q = ds["options"]["query"]
+        resolve_macros(q, macros)
+        assert table_fields(q) <= contract, table_fields(q) - contract
+    used = {v["dataSources"]["primary"] for v in definition["visualizations"].values() if "dataSources" in v}
+    assert used <= set(definition["dataSources"]), used - set(definition["dataSources"])
+    placed = {i["item"] for i in definition["layout"]["structure"]}
+    assert placed == set(definition["visualizations"])
+
+
+def test_allowlist_lookup_is_shipped_with_the_required_columns():
+    header = (APP / "lookups" / "systemtask_allowlist.csv").read_text().splitlines()[0].split(",")
+    assert header == ["id", "task_name", "command", "arguments", "creator", "host", "expires", "comment"]
+
+
+def test_appinspect_cloud_checks_pass():
+    out = ROOT / "dist" / "appinspect.json"
+    subprocess.run(
+        ["splunk-appinspect", "inspect", str(tarball()), "--mode", "precert", "--included-tags", "cloud",
+         "--data-format", "json", "--output-file", str(out)],
+        check=True, capture_output=True,
+    )
+    report = json.loads(out.read_text())
+    summary = report["summary"]
+    failing = [c["name"] for r in report["reports"] for g in r["groups"] for c in g["checks"] if c["result"] in ("failure", "error")]
+    assert summary["failure"] == 0 and summary["error"] == 0, failing
+    warnings = {c["name"] for r in report["reports"] for g in r["groups"] for c in g["checks"] if c["result"] == "warning"}
+    readme = (ROOT / "README.md").read_text()
+    for w in warnings:
+        assert w in readme, f"AppInspect warning {w} is not explained in the README"
