@@ -47,6 +47,7 @@ pub struct Engine {
 pub struct Scratch {
     spans: Vec<FieldSpan>,
     cell: Vec<u8>,
+    xml: detect::TaskXmlMemo,
 }
 
 /// Counts for one chunk.
@@ -111,7 +112,7 @@ impl Engine {
             }
             stats.records_in += 1;
             let row = Row { body, spans: &scratch.spans, map: &map };
-            let finding = self.evaluate(&row);
+            let finding = self.evaluate_with(&row, Some(&mut scratch.xml));
             match finding.as_ref().map(|f| f.verdict) {
                 Some(Verdict::Alert) => stats.alerts += 1,
                 Some(Verdict::Suppressed) => stats.suppressed += 1,
@@ -135,7 +136,15 @@ impl Engine {
 
     /// Detection, then the allowlist for would-be alerts.
     pub fn evaluate<E: EventFields + ?Sized>(&self, event: &E) -> Option<Finding> {
-        let mut finding = detect::analyze(event)?;
+        self.evaluate_with(event, None)
+    }
+
+    fn evaluate_with<E: EventFields + ?Sized>(
+        &self,
+        event: &E,
+        cache: Option<&mut detect::TaskXmlMemo>,
+    ) -> Option<Finding> {
+        let mut finding = detect::analyze_with(event, cache)?;
         if finding.verdict == Verdict::Alert
             && let Some(entry) = self.allowlist.as_ref().and_then(|a| a.matching(&finding))
         {
@@ -211,15 +220,32 @@ struct Row<'a> {
     map: &'a [Option<usize>; Field::ALL.len()],
 }
 
-impl EventFields for Row<'_> {
-    fn get(&self, field: Field) -> Option<Cow<'_, str>> {
+impl Row<'_> {
+    fn span(&self, field: Field) -> Option<&FieldSpan> {
         let span = self.spans.get(self.map[field.index()]?)?;
-        if span.end - span.start <= usize::from(span.quoted) * 2 {
-            return None;
-        }
+        // An empty value is absent: `` or `""`.
+        (span.end - span.start > usize::from(span.quoted) * 2).then_some(span)
+    }
+}
+
+impl EventFields for Row<'_> {
+    fn has(&self, field: Field) -> bool {
+        self.span(field).is_some()
+    }
+
+    fn get(&self, field: Field) -> Option<Cow<'_, str>> {
+        let span = self.span(field)?;
+        // Detection reads text; bytes that are not UTF-8 are replaced for reading only (the
+        // output copies the original bytes). `from_utf8` first: it is much faster than the
+        // lossy path on the large fields (_raw, task XML) that are nearly always valid.
         match span.value(self.body) {
-            Cow::Borrowed(b) => Some(String::from_utf8_lossy(b)),
-            Cow::Owned(v) => Some(Cow::Owned(String::from_utf8_lossy(&v).into_owned())),
+            Cow::Borrowed(b) => match std::str::from_utf8(b) {
+                Ok(s) => Some(Cow::Borrowed(s)),
+                Err(_) => Some(String::from_utf8_lossy(b)),
+            },
+            Cow::Owned(v) => Some(Cow::Owned(
+                String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            )),
         }
     }
 }

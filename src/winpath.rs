@@ -16,12 +16,19 @@ const EXPANSIONS: &[(&str, &str)] = &[
 
 /// Normalizes a path or command for comparison.
 pub fn normalize(path: &str) -> String {
-    let mut s = path.trim().trim_matches('"').trim().to_lowercase().replace('/', "\\");
-    // Batch files double percent signs: %%SYSTEMROOT%% is %SYSTEMROOT%.
-    s = s.replace("%%", "%");
-    for (var, value) in EXPANSIONS {
-        if s.contains(var) {
-            s = s.replace(var, value);
+    let mut s = path.trim().trim_matches('"').trim().to_lowercase();
+    if s.contains('/') {
+        s = s.replace('/', "\\");
+    }
+    if s.contains('%') {
+        // Batch files double percent signs: %%SYSTEMROOT%% is %SYSTEMROOT%.
+        if s.contains("%%") {
+            s = s.replace("%%", "%");
+        }
+        for (var, value) in EXPANSIONS {
+            if s.contains(var) {
+                s = s.replace(var, value);
+            }
         }
     }
     if let Some(rest) = s.strip_prefix("\\\\?\\").or_else(|| s.strip_prefix("\\??\\")) {

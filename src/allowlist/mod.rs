@@ -89,7 +89,12 @@ pub struct Allowlist {
     /// Entries whose task-name pattern is literal, by normalized name: most entries, so a lookup
     /// costs one hash probe however long the list grows.
     by_name: HashMap<String, Vec<usize>>,
-    /// Entries that must be tried for every event.
+    /// Entries whose name pattern starts with a literal folder (`\Vendor\Updater*`), by that
+    /// folder: an event's name is probed once per folder level.
+    by_folder: HashMap<String, Vec<usize>>,
+    /// Entries without a usable name key whose command is literal, by normalized command.
+    by_command: HashMap<String, Vec<usize>>,
+    /// Entries that must be tried for every event (no literal name, folder or command).
     scan: Vec<usize>,
     /// Ids of entries skipped because they expired.
     pub expired: Vec<String>,
@@ -174,9 +179,19 @@ impl Allowlist {
                 host: Pattern::compile(&normalize_text(get(5))),
             };
             let at = list.entries.len();
-            match entry.task_name.as_ref().and_then(Pattern::literal) {
-                Some(name) => list.by_name.entry(name.to_string()).or_default().push(at),
-                None => list.scan.push(at),
+            let folder = entry
+                .task_name
+                .as_ref()
+                .map(|p| p.literal_prefix())
+                .and_then(|prefix| prefix.rfind('\\').map(|i| &prefix[..=i]));
+            if let Some(name) = entry.task_name.as_ref().and_then(Pattern::literal) {
+                list.by_name.entry(name.to_string()).or_default().push(at);
+            } else if let Some(folder) = folder {
+                list.by_folder.entry(folder.to_string()).or_default().push(at);
+            } else if let Some(command) = entry.command.literal() {
+                list.by_command.entry(command.to_string()).or_default().push(at);
+            } else {
+                list.scan.push(at);
             }
             list.entries.push(entry);
         }
@@ -190,26 +205,44 @@ impl Allowlist {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
 
+/// The entries filed under `key`.
+fn probe<'a>(map: &'a HashMap<String, Vec<usize>>, key: &str) -> &'a [usize] {
+    map.get(key).map(Vec::as_slice).unwrap_or(&[])
+}
+
+impl Allowlist {
     /// The id of the first entry (in file order) that matches every non-empty column.
     pub fn matching(&self, finding: &Finding) -> Option<&str> {
+        use std::cell::OnceCell;
         let task = &finding.task;
         let name = normalize_task_name(task.name.as_deref().unwrap_or(""));
-        let command = winpath::normalize(task.command.as_deref().unwrap_or(""));
-        let arguments = winpath::normalize(task.arguments.as_deref().unwrap_or(""));
-        let creator = normalize_text(task.creator.as_deref().unwrap_or(""));
-        let host = normalize_text(finding.host.as_deref().unwrap_or(""));
-        let ok = |p: &Option<Pattern>, v: &str| p.as_ref().is_none_or(|p| p.matches(v));
+        // The other columns are normalized only when an entry needs them: most would-be alerts
+        // have no candidate entry at all.
+        let command = OnceCell::new();
+        let command = || command.get_or_init(|| winpath::normalize(task.command.as_deref().unwrap_or(""))).as_str();
+        let arguments = OnceCell::new();
+        let arguments =
+            || arguments.get_or_init(|| winpath::normalize(task.arguments.as_deref().unwrap_or(""))).as_str();
+        let creator = OnceCell::new();
+        let creator = || creator.get_or_init(|| normalize_text(task.creator.as_deref().unwrap_or(""))).as_str();
+        let host = OnceCell::new();
+        let host = || host.get_or_init(|| normalize_text(finding.host.as_deref().unwrap_or(""))).as_str();
         let matches = |e: &Entry| {
-            e.command.matches(&command)
-                && ok(&e.task_name, &name)
-                && ok(&e.arguments, &arguments)
-                && ok(&e.creator, &creator)
-                && ok(&e.host, &host)
+            e.command.matches(command())
+                && e.task_name.as_ref().is_none_or(|p| p.matches(&name))
+                && e.arguments.as_ref().is_none_or(|p| p.matches(arguments()))
+                && e.creator.as_ref().is_none_or(|p| p.matches(creator()))
+                && e.host.as_ref().is_none_or(|p| p.matches(host()))
         };
-        let named = self.by_name.get(&name).map(Vec::as_slice).unwrap_or(&[]);
-        named
+        // Every folder the name lies in: `\a\b\c` -> `\`, `\a\`, `\a\b\`.
+        let folders = name.match_indices('\\').flat_map(|(i, _)| probe(&self.by_folder, &name[..=i]));
+        let by_command = if self.by_command.is_empty() { &[][..] } else { probe(&self.by_command, command()) };
+        probe(&self.by_name, &name)
             .iter()
+            .chain(folders)
+            .chain(by_command)
             .chain(&self.scan)
             .copied()
             .filter(|&i| matches(&self.entries[i]))
@@ -318,6 +351,28 @@ mod tests {
         assert_eq!(l.matching(&with_args), Some("w1"));
         with_args.task.creator = Some("CORP\\alice".into());
         assert_eq!(l.matching(&with_args), None);
+    }
+
+    #[test]
+    fn every_index_finds_its_entries() {
+        let l = list(
+            "lit,\\A\\B,c:\\x.exe,,,,,\n\
+             folder,\\A\\C*,c:\\x.exe,,,,,\n\
+             cmd,,c:\\y.exe,,,,,\n\
+             scan,*z,c:\\*.exe,,,,,\n",
+        )
+        .unwrap();
+        assert_eq!((l.by_name.len(), l.by_folder.len(), l.by_command.len(), l.scan.len()), (1, 1, 1, 1));
+        let cases = [
+            ("\\A\\B", "c:\\x.exe", Some("lit")),
+            ("\\A\\Cat", "c:\\x.exe", Some("folder")),
+            ("\\Q", "c:\\y.exe", Some("cmd")),
+            ("\\Qz", "c:\\q.exe", Some("scan")),
+            ("\\A\\D", "c:\\x.exe", None),
+        ];
+        for (name, command, want) in cases {
+            assert_eq!(l.matching(&finding(name, command, "X")), want, "{name} {command}");
+        }
     }
 
     #[test]

@@ -24,6 +24,11 @@ impl Pattern {
         (self.anchored_start && self.anchored_end && self.parts.len() == 1).then(|| self.parts[0].as_str())
     }
 
+    /// The literal text every match starts with (empty when the pattern starts with `*`).
+    pub fn literal_prefix(&self) -> &str {
+        if self.anchored_start { self.parts.first().map(String::as_str).unwrap_or("") } else { "" }
+    }
+
     pub fn matches(&self, text: &str) -> bool {
         let mut rest = text;
         let last = self.parts.len().saturating_sub(1);

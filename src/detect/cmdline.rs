@@ -215,7 +215,7 @@ pub fn strip_redirections(args: &mut Vec<String>) {
 /// Applied only when the text carries such an entity.
 pub fn decode_entities_if_escaped(s: &str) -> std::borrow::Cow<'_, str> {
     const MARKERS: [&str; 5] = ["&amp;", "&quot;", "&lt;", "&gt;", "&#"];
-    if !MARKERS.iter().any(|m| s.contains(m)) {
+    if memchr::memchr(b'&', s.as_bytes()).is_none() || !MARKERS.iter().any(|m| s.contains(m)) {
         return std::borrow::Cow::Borrowed(s);
     }
     match quick_xml::escape::unescape(s) {

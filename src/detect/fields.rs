@@ -126,6 +126,11 @@ impl Field {
 pub trait EventFields {
     /// The field's value, or `None` when absent or empty.
     fn get(&self, field: Field) -> Option<Cow<'_, str>>;
+
+    /// Whether the field has a value, without reading it.
+    fn has(&self, field: Field) -> bool {
+        self.get(field).is_some()
+    }
 }
 
 /// Resolves a column header to the column index of each logical field, honouring overrides.

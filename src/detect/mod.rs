@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod cmdline;
 pub mod fields;
 pub mod indicators;
+mod memo;
 mod process;
 pub mod raw;
 mod task_event;
@@ -15,6 +16,7 @@ use std::borrow::Cow;
 
 pub use accounts::Privilege;
 pub use fields::{EventFields, Field, FieldList, FieldNames};
+pub use task_event::TaskXmlMemo;
 
 /// The verdict written to `systemtask_verdict`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,19 +83,25 @@ pub const SEVERITY: &str = "medium";
 const TASK_EVENTS: [u32; 5] = [4698, 4699, 4700, 4701, 4702];
 const PROCESS_EVENTS: [u32; 2] = [1, 4688];
 
-/// An event's fields, falling back to `_raw` for fields the search head did not extract.
+/// An event's fields, falling back to `_raw` when the search head did not extract them. Whether
+/// it did is judged once per event from the field that carries the evidence (`primary`): when
+/// that was extracted, a missing optional field is simply absent, and `_raw` is never scanned.
 struct WithRaw<'a, E: EventFields + ?Sized> {
     event: &'a E,
     raw: Option<Cow<'a, str>>,
 }
 
-impl<E: EventFields + ?Sized> WithRaw<'_, E> {
+impl<'a, E: EventFields + ?Sized> WithRaw<'a, E> {
+    fn new(event: &'a E, primary: &[Field]) -> Self {
+        let extracted = primary.iter().any(|&f| event.has(f));
+        WithRaw { event, raw: if extracted { None } else { event.get(Field::Raw) } }
+    }
+
     fn get(&self, field: Field) -> Option<Cow<'_, str>> {
         if let Some(v) = self.event.get(field) {
             return Some(v);
         }
-        let raw = self.raw.as_deref()?;
-        raw::field(raw, field).map(Cow::Owned)
+        raw::field(self.raw.as_deref()?, field).map(Cow::Owned)
     }
 }
 
@@ -101,23 +109,23 @@ impl<E: EventFields + ?Sized> WithRaw<'_, E> {
 /// untouched. The cost for such events is one field lookup (or a `_raw` scan for the event
 /// code when no event-code field exists).
 pub fn analyze<E: EventFields + ?Sized>(event: &E) -> Option<Finding> {
+    analyze_with(event, None)
+}
+
+/// [`analyze`], remembering what each distinct task XML says in `cache` across events.
+pub fn analyze_with<E: EventFields + ?Sized>(event: &E, cache: Option<&mut TaskXmlMemo>) -> Option<Finding> {
     let code = match event.get(Field::EventCode) {
         Some(v) => v.trim().parse::<u32>().ok(),
         None => event.get(Field::Raw).and_then(|r| raw::event_code(&r)),
     };
-    let view = WithRaw { event, raw: None };
+    const TASK_PRIMARY: [Field; 3] = [Field::TaskContent, Field::TaskContentNew, Field::TaskName];
+    const PROCESS_PRIMARY: [Field; 1] = [Field::CommandLine];
     let mut finding = match code {
-        Some(c) if TASK_EVENTS.contains(&c) => {
-            let view = WithRaw { event, raw: event.get(Field::Raw) };
-            task_event::analyze(&view, c)
-        }
-        Some(c) if PROCESS_EVENTS.contains(&c) => {
-            let view = WithRaw { event, raw: event.get(Field::Raw) };
-            process::analyze(&view, Some(c))
-        }
+        Some(c) if TASK_EVENTS.contains(&c) => task_event::analyze(&WithRaw::new(event, &TASK_PRIMARY), c, cache),
+        Some(c) if PROCESS_EVENTS.contains(&c) => process::analyze(&WithRaw::new(event, &PROCESS_PRIMARY), Some(c)),
         Some(_) => None,
         // CIM process events carry no event code, only a command line.
-        None if event.get(Field::CommandLine).is_some() => process::analyze(&view, None),
+        None if event.has(Field::CommandLine) => process::analyze(&WithRaw { event, raw: None }, None),
         None => None,
     }?;
     finding.host = event.get(Field::Computer).or_else(|| event.get(Field::Host)).map(Cow::into_owned);

@@ -2,9 +2,76 @@
 
 use super::accounts::{self, Privilege};
 use super::fields::{EventFields, Field};
+use super::memo::Memo;
 use super::{Finding, TaskInfo, Verdict, WithRaw, indicators, subject_account, taskxml};
 
-pub(super) fn analyze<E: EventFields + ?Sized>(view: &WithRaw<'_, E>, code: u32) -> Option<Finding> {
+/// What a task definition says, independent of the event that carried it: derived once per
+/// distinct XML text (see [`Memo`]).
+pub(super) struct Described {
+    /// `None` when the text holds no task definition.
+    task: Option<TaskInfo>,
+    uri: Option<String>,
+    reason: String,
+}
+
+/// Remembered task definitions; 1,024 of a few KB each at most.
+pub struct TaskXmlMemo(Memo<Described>);
+
+impl Default for TaskXmlMemo {
+    fn default() -> Self {
+        TaskXmlMemo(Memo::with_capacity(1024))
+    }
+}
+
+fn describe(text: &str) -> Described {
+    let Some(mut xml) = taskxml::parse(text) else {
+        return Described { task: None, uri: None, reason: "task XML unreadable".into() };
+    };
+    let mut task = TaskInfo::default();
+    let (privilege, reason) = match xml.effective_principal() {
+        Some(p) => {
+            task.run_level = p.run_level.clone();
+            match (&p.user_id, &p.group_id) {
+                (Some(user), _) => {
+                    task.run_as = Some(user.clone());
+                    (accounts::classify(user), format!("principal {user}"))
+                }
+                (None, Some(group)) => {
+                    task.run_as = Some(group.clone());
+                    (Privilege::Group, format!("group principal {group}"))
+                }
+                (None, None) => (Privilege::Unknown, "principal names no user or group".into()),
+            }
+        }
+        None if xml.truncated => (Privilege::Unknown, "principal not visible: task XML truncated".into()),
+        None => (Privilege::Unknown, "task XML has no principal".into()),
+    };
+    task.privilege = Some(privilege);
+    // The rest moves out of the parsed document.
+    if !xml.exec.is_empty() {
+        let exec = xml.exec.swap_remove(0);
+        task.command = Some(exec.command);
+        task.arguments = exec.arguments;
+    } else if let Some(class_id) = xml.com_handlers.first() {
+        task.command = Some(format!("COM handler {class_id}"));
+    }
+    task.triggers = std::mem::take(&mut xml.triggers);
+    task.hidden = xml.hidden;
+    task.author = xml.author.take();
+    task.indicators = indicators::for_action(
+        task.command.as_deref(),
+        task.arguments.as_deref(),
+        task.hidden,
+        task.run_level.as_deref(),
+    );
+    Described { task: Some(task), uri: xml.uri, reason }
+}
+
+pub(super) fn analyze<E: EventFields + ?Sized>(
+    view: &WithRaw<'_, E>,
+    code: u32,
+    memo: Option<&mut TaskXmlMemo>,
+) -> Option<Finding> {
     let action = match code {
         4698 => "created",
         4699 => "deleted",
@@ -12,68 +79,34 @@ pub(super) fn analyze<E: EventFields + ?Sized>(view: &WithRaw<'_, E>, code: u32)
         4701 => "disabled",
         _ => "updated",
     };
-    let mut task = TaskInfo { action: Some(action), evidence: Some("task_xml"), ..TaskInfo::default() };
-    task.name = view.get(Field::TaskName).map(|v| v.into_owned());
-    task.creator = subject_account(view);
-    task.remote = remote_creation(view);
-
     let content = if code == 4702 {
         view.get(Field::TaskContentNew).or_else(|| view.get(Field::TaskContent))
     } else {
         view.get(Field::TaskContent).or_else(|| view.get(Field::TaskContentNew))
     };
-    let xml = content.as_deref().and_then(taskxml::parse);
-    let Some(xml) = xml else {
-        let reason = if content.is_some() { "task XML unreadable" } else { "no task XML in the event" };
-        task.privilege = Some(Privilege::Unknown);
-        task.indicators = indicators::compute(&task, false);
-        return Some(Finding::new(Verdict::Benign, reason, task));
+    let described = match (content.as_deref(), memo) {
+        (Some(text), Some(memo)) => memo.0.get_or_derive(text, describe),
+        (Some(text), None) => std::rc::Rc::new(describe(text)),
+        (None, _) => std::rc::Rc::new(Described { task: None, uri: None, reason: "no task XML in the event".into() }),
     };
-    if task.name.is_none() {
-        task.name = xml.uri.clone();
+    let mut task = described
+        .task
+        .clone()
+        .unwrap_or_else(|| TaskInfo { privilege: Some(Privilege::Unknown), ..TaskInfo::default() });
+    task.action = Some(action);
+    task.evidence = Some("task_xml");
+    task.name = view.get(Field::TaskName).map(|v| v.into_owned()).or_else(|| described.uri.clone());
+    task.creator = subject_account(view);
+    task.remote = remote_creation(view);
+    task.indicators.extend(indicators::for_context(task.name.as_deref(), task.command.as_deref(), task.remote, false));
+    let mut reasons = vec![described.reason.clone()];
+    if described.task.is_none() {
+        return Some(Finding { verdict: Verdict::Benign, reasons, task, host: None, suppressed_by: None });
     }
-    describe_actions(&mut task, &xml);
-    task.triggers = xml.triggers.clone();
-    task.hidden = xml.hidden;
-    task.author = xml.author.clone();
-
-    let mut reasons = Vec::new();
-    let principal = xml.effective_principal();
-    let privilege = match principal {
-        Some(p) => {
-            task.run_level = p.run_level.clone();
-            match (&p.user_id, &p.group_id) {
-                (Some(user), _) => {
-                    task.run_as = Some(user.clone());
-                    let privilege = accounts::classify(user);
-                    reasons.push(format!("principal {user}"));
-                    privilege
-                }
-                (None, Some(group)) => {
-                    task.run_as = Some(group.clone());
-                    reasons.push(format!("group principal {group}"));
-                    Privilege::Group
-                }
-                (None, None) => {
-                    reasons.push("principal names no user or group".into());
-                    Privilege::Unknown
-                }
-            }
-        }
-        None if xml.truncated => {
-            reasons.push("principal not visible: task XML truncated".into());
-            Privilege::Unknown
-        }
-        None => {
-            reasons.push("task XML has no principal".into());
-            Privilege::Unknown
-        }
-    };
-    task.privilege = Some(privilege);
-    task.indicators = indicators::compute(&task, false);
 
     let in_scope = matches!(code, 4698 | 4700 | 4702);
-    let mut verdict = if in_scope && privilege == Privilege::System { Verdict::Alert } else { Verdict::Benign };
+    let mut verdict =
+        if in_scope && task.privilege == Some(Privilege::System) { Verdict::Alert } else { Verdict::Benign };
     // Enabling changes neither who a task runs as nor what it runs. When SYSTEM itself does it
     // (Windows servicing re-enabling its own tasks), no account gains anything: describe it,
     // do not alert. An enable by any other account still alerts.
@@ -85,15 +118,6 @@ pub(super) fn analyze<E: EventFields + ?Sized>(view: &WithRaw<'_, E>, code: u32)
         reasons.push(format!("task {action}"));
     }
     Some(Finding { verdict, reasons, task, host: None, suppressed_by: None })
-}
-
-fn describe_actions(task: &mut TaskInfo, xml: &taskxml::TaskXml) {
-    if let Some(exec) = xml.exec.first() {
-        task.command = Some(exec.command.clone());
-        task.arguments = exec.arguments.clone();
-    } else if let Some(class_id) = xml.com_handlers.first() {
-        task.command = Some(format!("COM handler {class_id}"));
-    }
 }
 
 fn enabled_by_system<E: EventFields + ?Sized>(view: &WithRaw<'_, E>) -> bool {

@@ -53,6 +53,67 @@ pub fn looks_like_task_xml(text: &str) -> bool {
     t.starts_with("<?xml") || t.starts_with("<Task") || t.starts_with("&lt;?xml") || t.starts_with("&lt;Task")
 }
 
+/// Elements whose position matters; everything else is `Other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tag {
+    Task,
+    RegistrationInfo,
+    Triggers,
+    Principals,
+    Principal,
+    Settings,
+    Actions,
+    Exec,
+    ComHandler,
+    Other,
+}
+
+/// Leaf elements whose text is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Leaf {
+    UserId,
+    GroupId,
+    LogonType,
+    RunLevel,
+    Command,
+    Arguments,
+    ClassId,
+    Hidden,
+    Author,
+    Uri,
+}
+
+fn tag_of(name: &str) -> Tag {
+    match name {
+        "Task" => Tag::Task,
+        "RegistrationInfo" => Tag::RegistrationInfo,
+        "Triggers" => Tag::Triggers,
+        "Principals" => Tag::Principals,
+        "Principal" => Tag::Principal,
+        "Settings" => Tag::Settings,
+        "Actions" => Tag::Actions,
+        "Exec" => Tag::Exec,
+        "ComHandler" => Tag::ComHandler,
+        _ => Tag::Other,
+    }
+}
+
+fn leaf_of(parent: Option<Tag>, name: &str) -> Option<Leaf> {
+    Some(match (parent?, name) {
+        (Tag::Principal, "UserId") => Leaf::UserId,
+        (Tag::Principal, "GroupId") => Leaf::GroupId,
+        (Tag::Principal, "LogonType") => Leaf::LogonType,
+        (Tag::Principal, "RunLevel") => Leaf::RunLevel,
+        (Tag::Exec, "Command") => Leaf::Command,
+        (Tag::Exec, "Arguments") => Leaf::Arguments,
+        (Tag::ComHandler, "ClassId") => Leaf::ClassId,
+        (Tag::Settings, "Hidden") => Leaf::Hidden,
+        (Tag::RegistrationInfo, "Author") => Leaf::Author,
+        (Tag::RegistrationInfo, "URI") => Leaf::Uri,
+        _ => return None,
+    })
+}
+
 /// Parses task XML. Returns `None` when the text holds no `<Task>` element at all.
 pub fn parse(text: &str) -> Option<TaskXml> {
     let unescaped;
@@ -70,31 +131,35 @@ pub fn parse(text: &str) -> Option<TaskXml> {
 
     let mut task = TaskXml { truncated: true, ..TaskXml::default() };
     let mut seen_task = false;
-    let mut path: Vec<String> = Vec::new();
+    // The open elements, as far as they matter; one entry per open element.
+    let mut path: Vec<Tag> = Vec::with_capacity(8);
+    let mut capture: Option<Leaf> = None;
     let mut text_buf = String::new();
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
-                let name = e.local_name().as_ref().to_string();
+                let local = e.local_name();
+                let name: &str = local.as_ref();
+                let parent = path.last().copied();
+                let tag = tag_of(name);
+                seen_task |= tag == Tag::Task;
+                capture = leaf_of(parent, name);
                 text_buf.clear();
-                if name == "Task" {
-                    seen_task = true;
-                }
-                on_open(&mut task, &path, &name, &e);
-                path.push(name);
+                on_open(&mut task, parent, tag, name, &e);
+                path.push(tag);
             }
             Ok(Event::Empty(e)) => {
-                let name = e.local_name().as_ref().to_string();
-                on_open(&mut task, &path, &name, &e);
+                let local = e.local_name();
+                let name: &str = local.as_ref();
+                on_open(&mut task, path.last().copied(), tag_of(name), name, &e);
             }
-            Ok(Event::Text(t)) => text_buf.push_str(&t.xml10_content()),
-            Ok(Event::CData(t)) => text_buf.push_str(&t.xml10_content()),
-            Ok(Event::GeneralRef(r)) => {
+            Ok(Event::Text(t)) if capture.is_some() => text_buf.push_str(&t.xml10_content()),
+            Ok(Event::CData(t)) if capture.is_some() => text_buf.push_str(&t.xml10_content()),
+            Ok(Event::GeneralRef(r)) if capture.is_some() => {
                 if let Ok(Some(c)) = r.resolve_char_ref() {
                     text_buf.push(c);
                 } else {
-                    let name = r.xml10_content();
-                    text_buf.push_str(match name.as_ref() {
+                    text_buf.push_str(match r.xml10_content().as_ref() {
                         "amp" => "&",
                         "lt" => "<",
                         "gt" => ">",
@@ -104,14 +169,13 @@ pub fn parse(text: &str) -> Option<TaskXml> {
                     });
                 }
             }
-            Ok(Event::End(e)) => {
-                let name = e.local_name().as_ref().to_string();
-                on_close(&mut task, &path, &name, text_buf.trim());
-                text_buf.clear();
-                if name == "Task" && path.len() <= 1 {
+            Ok(Event::End(_)) => {
+                if let Some(leaf) = capture.take() {
+                    on_leaf(&mut task, leaf, text_buf.trim());
+                }
+                if path.pop() == Some(Tag::Task) && path.is_empty() {
                     task.truncated = false;
                 }
-                path.pop();
             }
             Ok(Event::Eof) | Err(_) => break,
             Ok(_) => {}
@@ -120,49 +184,46 @@ pub fn parse(text: &str) -> Option<TaskXml> {
     seen_task.then_some(task)
 }
 
-fn on_open(task: &mut TaskXml, path: &[String], name: &str, e: &quick_xml::events::BytesStart<'_>) {
-    let parent = path.last().map(String::as_str);
-    match (parent, name) {
-        (Some("Principals"), "Principal") => {
+fn on_open(task: &mut TaskXml, parent: Option<Tag>, tag: Tag, name: &str, e: &quick_xml::events::BytesStart<'_>) {
+    match (parent, tag) {
+        (Some(Tag::Principals), Tag::Principal) => {
             task.principals.push(Principal { id: attribute(e, "id"), ..Principal::default() });
         }
-        (_, "Actions") => task.actions_context = attribute(e, "Context"),
-        (Some("Actions"), "Exec") => task.exec.push(ExecAction::default()),
-        (Some("Triggers"), trigger) => task.triggers.push(trigger_kind(trigger)),
+        (_, Tag::Actions) => task.actions_context = attribute(e, "Context"),
+        (Some(Tag::Actions), Tag::Exec) => task.exec.push(ExecAction::default()),
+        (Some(Tag::Triggers), _) => task.triggers.push(trigger_kind(name)),
         _ => {}
     }
 }
 
-fn on_close(task: &mut TaskXml, path: &[String], name: &str, text: &str) {
-    let parent = if path.len() >= 2 { Some(path[path.len() - 2].as_str()) } else { None };
+fn on_leaf(task: &mut TaskXml, leaf: Leaf, text: &str) {
     let value = || (!text.is_empty()).then(|| text.to_string());
-    match (parent, name) {
-        (Some("Principal"), field) => {
+    match leaf {
+        Leaf::UserId | Leaf::GroupId | Leaf::LogonType | Leaf::RunLevel => {
             if let Some(p) = task.principals.last_mut() {
-                match field {
-                    "UserId" => p.user_id = value(),
-                    "GroupId" => p.group_id = value(),
-                    "LogonType" => p.logon_type = value(),
-                    "RunLevel" => p.run_level = value(),
-                    _ => {}
-                }
+                let slot = match leaf {
+                    Leaf::UserId => &mut p.user_id,
+                    Leaf::GroupId => &mut p.group_id,
+                    Leaf::LogonType => &mut p.logon_type,
+                    _ => &mut p.run_level,
+                };
+                *slot = value();
             }
         }
-        (Some("Exec"), "Command") => {
+        Leaf::Command => {
             if let Some(a) = task.exec.last_mut() {
                 a.command = text.to_string();
             }
         }
-        (Some("Exec"), "Arguments") => {
+        Leaf::Arguments => {
             if let Some(a) = task.exec.last_mut() {
                 a.arguments = value();
             }
         }
-        (Some("ComHandler"), "ClassId") => task.com_handlers.extend(value()),
-        (Some("Settings"), "Hidden") => task.hidden = Some(text.eq_ignore_ascii_case("true") || text == "1"),
-        (Some("RegistrationInfo"), "Author") => task.author = value(),
-        (Some("RegistrationInfo"), "URI") => task.uri = value(),
-        _ => {}
+        Leaf::ClassId => task.com_handlers.extend(value()),
+        Leaf::Hidden => task.hidden = Some(text.eq_ignore_ascii_case("true") || text == "1"),
+        Leaf::Author => task.author = value(),
+        Leaf::Uri => task.uri = value(),
     }
 }
 

@@ -8,7 +8,7 @@ pub use scan::{FieldSpan, RecordSpan, Scanner};
 
 /// Appends a CSV field, quoted only when it must be.
 pub fn write_field(out: &mut Vec<u8>, value: &[u8]) {
-    if value.iter().any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+    if memchr::memchr3(b',', b'"', b'\n', value).is_some() || memchr::memchr(b'\r', value).is_some() {
         out.push(b'"');
         for &b in value {
             if b == b'"' {
