@@ -99,8 +99,11 @@ fn frame(metadata: &str, body: &[u8]) -> Vec<u8> {
 }
 
 fn session(bodies: &[Vec<u8>], args: &str) -> Vec<u8> {
+    // The searchinfo keys of the recorded sessions in ../shared/scp (the Python SDK needs them).
     let mut s = frame(
-        &format!(r#"{{"action":"getinfo","preview":false,"searchinfo":{{"args":[{args}],"session_key":"bench"}}}}"#),
+        &format!(
+            r#"{{"action":"getinfo","preview":false,"streaming_command_will_restart":false,"searchinfo":{{"args":[{args}],"raw_args":[{args}],"dispatch_dir":"/tmp","sid":"1700000000.1","app":"search","owner":"admin","username":"admin","session_key":"bench-session-key","splunkd_uri":"https://127.0.0.1:8089","splunk_version":"9.1.2","search":"search%20index%3Dmain%20%7C%20systemtask","command":"systemtask","maxresultrows":50000,"earliest_time":"0","latest_time":"0"}}}}"#
+        ),
         b"",
     );
     for (i, b) in bodies.iter().enumerate() {

@@ -6,6 +6,8 @@
 //! - [`detect`]: the detection rules over event fields; no I/O.
 //! - [`allowlist`]: suppression of known-good tasks.
 //! - [`engine`]: joins them: one chunk in, tagged chunk out.
+//! - [`evtxfile`], [`modinput`]: EVTX files read record by record, and the modular input that
+//!   streams them to Splunk exactly once.
 
 #![forbid(unsafe_code)]
 
@@ -14,6 +16,9 @@ pub mod command;
 pub mod detect;
 pub mod engine;
 pub mod error;
+pub mod evtxfile;
+pub mod hunt;
+pub mod modinput;
 pub mod options;
 pub mod protocol;
 pub mod record;

@@ -44,6 +44,30 @@ enum Local {
         #[arg(long, value_enum, default_value_t = Format::Csv)]
         format: Format,
     },
+    /// Hunt through EVTX files, CSV or JSON-lines exports (files or folders): report the alerts.
+    Hunt {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Allowlist CSV to use, or `none`. Default: the app's lookup when run from inside the app.
+        #[arg(long, value_name = "PATH|none")]
+        allowlist: Option<String>,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = HuntFormat::Table)]
+        format: HuntFormat,
+        /// Also report suppressed events (and which allowlist entry matched).
+        #[arg(long)]
+        include_suppressed: bool,
+        /// Search options as in SPL (field overrides for CSV exports).
+        #[arg(short = 'o', long = "option", value_name = "KEY=VALUE")]
+        options: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum HuntFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -59,6 +83,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Local::Tag { files, options, allowlist, format } => tag_files(&files, &options, allowlist, format),
+        Local::Hunt { paths, allowlist, format, include_suppressed, options } => {
+            hunt(&paths, &options, allowlist, format, include_suppressed)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -77,7 +104,49 @@ fn run_search_command() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
-fn tag_files(files: &[PathBuf], options: &[String], allowlist: Option<String>, format: Format) -> Result<(), String> {
+fn hunt(
+    paths: &[PathBuf],
+    options: &[String],
+    allowlist: Option<String>,
+    format: HuntFormat,
+    include_suppressed: bool,
+) -> Result<(), String> {
+    let (engine, messages) = local_engine(options, allowlist)?;
+    for m in messages {
+        eprintln!("{}: {}", m.level.as_str(), m.text);
+    }
+    let files = systemtask::hunt::collect(paths);
+    let started = std::time::Instant::now();
+    let keep = |v| {
+        v == systemtask::detect::Verdict::Alert || (include_suppressed && v == systemtask::detect::Verdict::Suppressed)
+    };
+    let (hits, sum) = systemtask::hunt::hunt(&engine, &files, keep, true);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let written = match format {
+        HuntFormat::Table => systemtask::hunt::write_table(&mut out, &hits),
+        HuntFormat::Csv => systemtask::hunt::write_csv(&mut out, &hits),
+        HuntFormat::Json => systemtask::hunt::write_json(&mut out, &hits),
+    };
+    written.and_then(|_| out.flush()).map_err(|e| format!("writing output: {e}"))?;
+    eprintln!(
+        "systemtask hunt: {} files ({} unreadable), {} records, {} alerts, {} suppressed, {} benign, {:.2} s",
+        sum.files,
+        sum.unreadable,
+        sum.records,
+        sum.alerts,
+        sum.suppressed,
+        sum.benign,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The engine for local runs: SPL-style options plus an allowlist path (or the app's own).
+fn local_engine(
+    options: &[String],
+    allowlist: Option<String>,
+) -> Result<(systemtask::engine::Engine, Vec<systemtask::protocol::Message>), String> {
     let mut spl_args = options.to_vec();
     let source = match allowlist.as_deref() {
         Some("none") => {
@@ -97,7 +166,11 @@ fn tag_files(files: &[PathBuf], options: &[String], allowlist: Option<String>, f
         },
     };
     let options = Options::from_args(&spl_args)?;
-    let (engine, messages) = build_engine(options, &source)?;
+    build_engine(options, &source)
+}
+
+fn tag_files(files: &[PathBuf], options: &[String], allowlist: Option<String>, format: Format) -> Result<(), String> {
+    let (engine, messages) = local_engine(options, allowlist)?;
     for m in messages {
         eprintln!("{}: {}", m.level.as_str(), m.text);
     }

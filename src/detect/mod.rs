@@ -128,7 +128,11 @@ pub fn analyze_with<E: EventFields + ?Sized>(event: &E, cache: Option<&mut TaskX
         None if event.has(Field::CommandLine) => process::analyze(&WithRaw { event, raw: None }, None),
         None => None,
     }?;
-    finding.host = event.get(Field::Computer).or_else(|| event.get(Field::Host)).map(Cow::into_owned);
+    finding.host = event
+        .get(Field::Computer)
+        .or_else(|| event.get(Field::Host))
+        .map(Cow::into_owned)
+        .or_else(|| event.get(Field::Raw).and_then(|r| raw::field(&r, Field::Computer)));
     Some(finding)
 }
 

@@ -1,0 +1,87 @@
+//! The EVTX modular input's record path against the `evtx` crate's own XML iteration, on the same
+//! files: `cargo bench --bench evtx_input [-- FILE_OR_DIR...]` (default: ../shared/samples/evtx).
+//! Both single-threaded; the input's figure includes event-ID filtering, the XML stream's escaping
+//! and writing (to a sink). Best of interleaved rounds.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use evtx::{EvtxParser, ParserSettings};
+use systemtask::evtxfile;
+use systemtask::modinput::stream::{self, StreamEvent};
+
+const ROUNDS: usize = 7;
+
+fn main() {
+    let args: Vec<PathBuf> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).map(PathBuf::from).collect();
+    let roots = if args.is_empty() {
+        vec![PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/samples/evtx"))]
+    } else {
+        args
+    };
+    let files: Vec<PathBuf> = roots.iter().flat_map(|r| evtxfile::list_files(r, true)).collect();
+    let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
+
+    let crate_only = || {
+        let mut n = 0u64;
+        for f in &files {
+            let mut parser = EvtxParser::from_path(f)
+                .unwrap()
+                .with_configuration(ParserSettings::new().num_threads(1).indent(false));
+            for r in parser.records().flatten() {
+                std::hint::black_box(&r.data);
+                n += 1;
+            }
+        }
+        n
+    };
+    let input = || {
+        let mut n = 0u64;
+        let mut sink = std::io::sink();
+        for f in &files {
+            evtxfile::read_records(
+                f,
+                0,
+                |record| {
+                    let _ = record.event_id();
+                    let source = record.channel().map(|c| format!("XmlWinEventLog:{c}"));
+                    let event = StreamEvent {
+                        stanza: "systemtask_evtx://bench",
+                        time_ms: Some(record.time_ms),
+                        host: record.computer(),
+                        source: source.as_deref(),
+                        sourcetype: "XmlWinEventLog",
+                        index: None,
+                        data: &record.xml,
+                    };
+                    n += 1;
+                    stream::write_event(&mut sink, &event)
+                },
+                || Ok(()),
+            )
+            .unwrap();
+        }
+        n
+    };
+    let (mut best_crate, mut best_input) = (Duration::MAX, Duration::MAX);
+    let (mut n_crate, mut n_input) = (0, 0);
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        n_crate = crate_only();
+        best_crate = best_crate.min(t.elapsed());
+        let t = Instant::now();
+        n_input = input();
+        best_input = best_input.min(t.elapsed());
+    }
+    assert_eq!(n_crate, n_input, "both read every record");
+    let rate = |n: u64, d: Duration| n as f64 / d.as_secs_f64();
+    println!(
+        "{} files, {:.1} MB, {} records; best of {ROUNDS} interleaved rounds",
+        files.len(),
+        bytes as f64 / 1e6,
+        n_crate
+    );
+    println!("evtx crate, records() to XML            {:>10.0} records/s", rate(n_crate, best_crate));
+    println!("systemtask_evtx record path to a sink   {:>10.0} records/s", rate(n_input, best_input));
+    println!("ratio: {:.2} of the evtx crate's own records/s", best_crate.as_secs_f64() / best_input.as_secs_f64());
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a while, one after another; results in fuzz/campaign.log.
+# Usage: fuzz/run-campaign.sh [session_seconds] [other_seconds]. Needs cargo-fuzz
+# (`cargo install cargo-fuzz`); RUSTC_BOOTSTRAP lets it use the sanitizer flags on stable.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export RUSTC_BOOTSTRAP=1
+first=${1:-600}
+rest=${2:-240}
+for target in session record_path task_xml command_line; do
+  secs=$rest
+  [ "$target" = session ] && secs=$first
+  echo "== $target for ${secs}s ($(date -u +%H:%M:%S))" >> fuzz/campaign.log
+  cargo fuzz run -O "$target" "fuzz/corpus/$target" -- -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
+    > "fuzz/$target.log" 2>&1
+  echo "exit=$? $(grep -E '^#[0-9]+.*(DONE|pulse)' "fuzz/$target.log" | tail -1)" >> fuzz/campaign.log
+  grep -E "SUMMARY|panicked|ERROR" "fuzz/$target.log" | head -5 >> fuzz/campaign.log
+done
+echo "== done ($(date -u +%H:%M:%S))" >> fuzz/campaign.log

@@ -1,0 +1,101 @@
+//! One checkpoint per EVTX file in the input's `checkpoint_dir`: the highest record ID sent.
+//!
+//! Written atomically: the new state goes to a temporary file in the same directory, is synced
+//! to disk, then renamed over the old one (a rename within a directory is atomic on POSIX), and
+//! the directory is synced. A checkpoint is written only after the events it covers were
+//! flushed to splunkd, so a run killed at any moment loses nothing; it re-sends at most the
+//! events flushed after the last checkpoint ([`crate::evtxfile::BATCH`] records).
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The EVTX file, for people reading the directory.
+    pub file: String,
+    /// The highest EventRecordID sent; records up to it are never sent again.
+    pub last_record_id: u64,
+    /// How many records were sent from this file, over all runs.
+    pub records_sent: u64,
+}
+
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    pub fn new(dir: &Path) -> io::Result<Store> {
+        fs::create_dir_all(dir)?;
+        Ok(Store { dir: dir.to_path_buf() })
+    }
+
+    fn path_for(&self, evtx: &Path) -> PathBuf {
+        let full = evtx.canonicalize().unwrap_or_else(|_| evtx.to_path_buf());
+        let full = full.to_string_lossy();
+        let base: String = evtx
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+                    .take(80)
+                    .collect()
+            })
+            .unwrap_or_default();
+        // FNV-1a of the full path: one checkpoint per file even when names repeat in folders.
+        let hash =
+            full.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        self.dir.join(format!("{base}-{hash:016x}.json"))
+    }
+
+    /// The checkpoint of a file; `Ok(None)` when it has none yet. An unreadable checkpoint is an
+    /// error the caller reports; it then re-reads the file from the start (duplicates, no loss).
+    pub fn load(&self, evtx: &Path) -> Result<Option<Checkpoint>, String> {
+        let path = self.path_for(evtx);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| format!("checkpoint {} is unreadable: {e}", path.display())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("checkpoint {}: {e}", path.display())),
+        }
+    }
+
+    pub fn save(&self, evtx: &Path, checkpoint: &Checkpoint) -> io::Result<()> {
+        let path = self.path_for(evtx);
+        let tmp = path.with_extension("json.tmp");
+        {
+            let mut f = File::create(&tmp)?;
+            f.write_all(&serde_json::to_vec(checkpoint).map_err(io::Error::other)?)?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, &path)?;
+        // Make the rename itself durable.
+        File::open(&self.dir)?.sync_all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_one_file_per_path() {
+        let dir = std::env::temp_dir().join(format!("systemtask-ckpt-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let store = Store::new(&dir).unwrap();
+        let a = Path::new("/x/a/Security.evtx");
+        let b = Path::new("/x/b/Security.evtx");
+        assert_eq!(store.load(a).unwrap(), None);
+        let c = Checkpoint { file: a.display().to_string(), last_record_id: 42, records_sent: 40 };
+        store.save(a, &c).unwrap();
+        assert_eq!(store.load(a).unwrap(), Some(c));
+        assert_eq!(store.load(b).unwrap(), None);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left behind");
+        fs::write(store.path_for(b), b"{broken").unwrap();
+        assert!(store.load(b).unwrap_err().contains("unreadable"));
+    }
+}
