@@ -32,17 +32,18 @@ def run(cmd, stdin_path):
 
 
 def frames(path):
-    """(metadata length, body length, record count) of every frame in a session file."""
+    """(metadata length, body length) of every frame in a session file, read by seeking past
+    the bodies: the parent stays small, so the children's peak memory is their own (a child
+    inherits its parent's high-water mark at fork)."""
     out = []
     with open(path, "rb") as f:
-        data = f.read()
-    pos = 0
-    while pos < len(data):
-        nl = data.index(b"\n", pos)
-        m, b = (int(x) for x in data[pos:nl].split(b",")[1:])
-        body = data[nl + 1 + m: nl + 1 + m + b]
-        out.append((m, b, max(body.count(b"\n") - 1, 0) if b else 0))
-        pos = nl + 1 + m + b
+        while True:
+            header = f.readline()
+            if not header:
+                break
+            m, b = (int(x) for x in header.split(b",")[1:])
+            out.append((m, b, 0))
+            f.seek(m + b, os.SEEK_CUR)
     return out
 
 
@@ -95,6 +96,29 @@ def main():
             continue
         times = [run([exe], getinfo)[0] for _ in range(50)]
         print(f"getinfo-only session ({name}): median {statistics.median(times) * 1000:.2f} ms, max {max(times) * 1000:.2f} ms over 50 runs")
+    evtx_memory()
+
+
+def evtx_memory():
+    """Peak memory of the modular input on the largest sample and on a file 64 times larger."""
+    import tempfile
+    exe = os.path.join(ROOT, "dist", "systemtask", "bin", "systemtask_evtx.sh")
+    if not os.path.exists(exe):
+        return
+    sample = os.path.join(ROOT, "..", "shared", "samples", "evtx", "sbousseaden_EVTX-ATTACK-SAMPLES",
+                          "AutomatedTestingTools_PanacheSysmon_vs_AtomicRedTeam01.evtx")
+    with tempfile.TemporaryDirectory() as tmp:
+        big = os.path.join(tmp, "big.evtx")
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "make_big_evtx.py"), sample, "64", big], check=True)
+        for path in (sample, big):
+            ck = tempfile.mkdtemp(dir=tmp)
+            xml = (f"<input><checkpoint_dir>{ck}</checkpoint_dir><configuration><stanza name=\"systemtask_evtx://m\">"
+                   f"<param name=\"path\">{path}</param></stanza></configuration></input>")
+            xml_path = os.path.join(tmp, "input.xml")
+            with open(xml_path, "w") as f:
+                f.write(xml)
+            t, rss = run([exe], xml_path)
+            print(f"systemtask_evtx on {os.path.getsize(path) / 1e6:.1f} MB EVTX: {t:.2f} s, max RSS {rss / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export RUSTC_BOOTSTRAP=1
 first=${1:-600}
 rest=${2:-240}
-for target in session record_path task_xml command_line; do
+for target in session record_path task_xml command_line evtx_reader; do
   secs=$rest
   [ "$target" = session ] && secs=$first
   echo "== $target for ${secs}s ($(date -u +%H:%M:%S))" >> fuzz/campaign.log

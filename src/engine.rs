@@ -69,6 +69,8 @@ impl Engine {
     /// Processes one CSV body (header row first) into `out`.
     pub fn process(&self, body: &[u8], out: &mut Vec<u8>, scratch: &mut Scratch) -> Result<ChunkStats, CsvError> {
         let mut stats = ChunkStats::default();
+        // The output is the input plus the added columns: size it once instead of growing it.
+        out.reserve(body.len() + body.len() / 8 + 4096);
         let mut scanner = Scanner::new(body);
         let Some(header) = scanner.next_record(&mut scratch.spans)? else {
             return Ok(stats);
@@ -231,6 +233,10 @@ impl Row<'_> {
 impl EventFields for Row<'_> {
     fn has(&self, field: Field) -> bool {
         self.span(field).is_some()
+    }
+
+    fn stored(&self, field: Field) -> Option<&[u8]> {
+        self.span(field).map(|s| s.raw(self.body))
     }
 
     fn get(&self, field: Field) -> Option<Cow<'_, str>> {

@@ -97,12 +97,24 @@ pub const BATCH: u64 = 500;
 pub fn read_records(
     path: &Path,
     after: u64,
+    on_record: impl FnMut(Record) -> std::io::Result<()>,
+    on_batch_end: impl FnMut() -> std::io::Result<()>,
+) -> Result<FileStats, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_records_from(std::io::BufReader::new(file), &path.display().to_string(), after, on_record, on_batch_end)
+}
+
+/// [`read_records`] over any seekable reader; `name` is used in messages.
+pub fn read_records_from<R: std::io::Read + std::io::Seek>(
+    reader: R,
+    name: &str,
+    after: u64,
     mut on_record: impl FnMut(Record) -> std::io::Result<()>,
     mut on_batch_end: impl FnMut() -> std::io::Result<()>,
 ) -> Result<FileStats, String> {
     let settings = ParserSettings::new().num_threads(1).indent(false);
-    let mut parser = EvtxParser::from_path(path)
-        .map_err(|e| format!("{}: not a readable EVTX file: {e}", path.display()))?
+    let mut parser = EvtxParser::from_read_seek(reader)
+        .map_err(|e| format!("{name}: not a readable EVTX file: {e}"))?
         .with_configuration(settings);
     let mut stats = FileStats::default();
     let mut in_batch = 0;

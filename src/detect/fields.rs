@@ -131,6 +131,12 @@ pub trait EventFields {
     fn has(&self, field: Field) -> bool {
         self.get(field).is_some()
     }
+
+    /// The field exactly as stored (for CSV input, the quoted bytes), when the source can give
+    /// it without decoding: a key for remembering what a value says.
+    fn stored(&self, _field: Field) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// Resolves a column header to the column index of each logical field, honouring overrides.
@@ -143,10 +149,6 @@ impl FieldNames {
     pub fn set_override(&mut self, field: Field, column: String) {
         self.overrides.retain(|(f, _)| *f != field);
         self.overrides.push((field, column));
-    }
-
-    pub fn overrides(&self) -> &[(Field, String)] {
-        &self.overrides
     }
 
     /// For each field, the index into `columns` of the column that carries it.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 pub struct Memo<T> {
-    entries: HashMap<u64, (Box<str>, Rc<T>)>,
+    entries: HashMap<u64, (Box<[u8]>, Rc<T>)>,
     capacity: usize,
 }
 
@@ -16,18 +16,25 @@ impl<T> Memo<T> {
     }
 
     /// `derive(text)`, answered from memory when the same text was seen before.
+    #[cfg(test)]
     pub fn get_or_derive(&mut self, text: &str, derive: impl FnOnce(&str) -> T) -> Rc<T> {
-        let key = content_hash(text.as_bytes());
-        if let Some((stored, value)) = self.entries.get(&key)
-            && **stored == *text
+        self.get_or_derive_keyed(text.as_bytes(), || derive(text))
+    }
+
+    /// `derive()` for a value identified by `key` (any bytes that determine the value, such as
+    /// its stored form), answered from memory when the same key was seen before.
+    pub fn get_or_derive_keyed(&mut self, key: &[u8], derive: impl FnOnce() -> T) -> Rc<T> {
+        let hash = content_hash(key);
+        if let Some((stored, value)) = self.entries.get(&hash)
+            && **stored == *key
         {
             return Rc::clone(value);
         }
-        let value = Rc::new(derive(text));
+        let value = Rc::new(derive());
         if self.entries.len() >= self.capacity {
             self.entries.clear();
         }
-        self.entries.insert(key, (text.into(), Rc::clone(&value)));
+        self.entries.insert(hash, (key.into(), Rc::clone(&value)));
         value
     }
 

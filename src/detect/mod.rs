@@ -103,6 +103,15 @@ impl<'a, E: EventFields + ?Sized> WithRaw<'a, E> {
         }
         raw::field(self.raw.as_deref()?, field).map(Cow::Owned)
     }
+
+    fn has(&self, field: Field) -> bool {
+        self.event.has(field) || self.raw.as_deref().is_some_and(|r| raw::field(r, field).is_some())
+    }
+
+    /// The stored form of an extracted field (never of one recovered from `_raw`).
+    fn stored(&self, field: Field) -> Option<&[u8]> {
+        self.event.stored(field)
+    }
 }
 
 /// Analyzes one event. `None` means the event is not about scheduled tasks: it passes through

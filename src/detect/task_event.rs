@@ -14,6 +14,12 @@ pub(super) struct Described {
     reason: String,
 }
 
+impl Described {
+    fn none(reason: &str) -> Described {
+        Described { task: None, uri: None, reason: reason.into() }
+    }
+}
+
 /// Remembered task definitions; 1,024 of a few KB each at most.
 pub struct TaskXmlMemo(Memo<Described>);
 
@@ -25,7 +31,7 @@ impl Default for TaskXmlMemo {
 
 fn describe(text: &str) -> Described {
     let Some(mut xml) = taskxml::parse(text) else {
-        return Described { task: None, uri: None, reason: "task XML unreadable".into() };
+        return Described::none("task XML unreadable");
     };
     let mut task = TaskInfo::default();
     let (privilege, reason) = match xml.effective_principal() {
@@ -79,15 +85,21 @@ pub(super) fn analyze<E: EventFields + ?Sized>(
         4701 => "disabled",
         _ => "updated",
     };
-    let content = if code == 4702 {
-        view.get(Field::TaskContentNew).or_else(|| view.get(Field::TaskContent))
+    let (first, second) = if code == 4702 {
+        (Field::TaskContentNew, Field::TaskContent)
     } else {
-        view.get(Field::TaskContent).or_else(|| view.get(Field::TaskContentNew))
+        (Field::TaskContent, Field::TaskContentNew)
     };
-    let described = match (content.as_deref(), memo) {
-        (Some(text), Some(memo)) => memo.0.get_or_derive(text, describe),
-        (Some(text), None) => std::rc::Rc::new(describe(text)),
-        (None, _) => std::rc::Rc::new(Described { task: None, uri: None, reason: "no task XML in the event".into() }),
+    let field = if view.has(first) { first } else { second };
+    let described = match (view.stored(field), memo) {
+        // Remembered by the stored bytes: a repeated definition is neither decoded nor parsed.
+        (Some(stored), Some(memo)) => memo.0.get_or_derive_keyed(stored, || {
+            view.get(field).map_or_else(|| Described::none("no task XML in the event"), |text| describe(&text))
+        }),
+        _ => std::rc::Rc::new(match view.get(field) {
+            Some(text) => describe(&text),
+            None => Described::none("no task XML in the event"),
+        }),
     };
     let mut task = described
         .task

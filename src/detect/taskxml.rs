@@ -47,12 +47,6 @@ impl TaskXml {
     }
 }
 
-/// True when the text looks like task XML, plain or entity-escaped.
-pub fn looks_like_task_xml(text: &str) -> bool {
-    let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    t.starts_with("<?xml") || t.starts_with("<Task") || t.starts_with("&lt;?xml") || t.starts_with("&lt;Task")
-}
-
 /// Elements whose position matters; everything else is `Other`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Tag {
@@ -155,20 +149,7 @@ pub fn parse(text: &str) -> Option<TaskXml> {
             }
             Ok(Event::Text(t)) if capture.is_some() => text_buf.push_str(&t.xml10_content()),
             Ok(Event::CData(t)) if capture.is_some() => text_buf.push_str(&t.xml10_content()),
-            Ok(Event::GeneralRef(r)) if capture.is_some() => {
-                if let Ok(Some(c)) = r.resolve_char_ref() {
-                    text_buf.push(c);
-                } else {
-                    text_buf.push_str(match r.xml10_content().as_ref() {
-                        "amp" => "&",
-                        "lt" => "<",
-                        "gt" => ">",
-                        "quot" => "\"",
-                        "apos" => "'",
-                        _ => "",
-                    });
-                }
-            }
+            Ok(Event::GeneralRef(r)) if capture.is_some() => crate::xmltext::push_reference(&mut text_buf, &r),
             Ok(Event::End(_)) => {
                 if let Some(leaf) = capture.take() {
                     on_leaf(&mut task, leaf, text_buf.trim());

@@ -68,20 +68,7 @@ pub fn parse(xml: &str) -> Result<InputConfig, String> {
             }
             Ok(Event::Text(t)) => text.push_str(&t.xml10_content()),
             Ok(Event::CData(t)) => text.push_str(&t.xml10_content()),
-            Ok(Event::GeneralRef(r)) => {
-                if let Ok(Some(c)) = r.resolve_char_ref() {
-                    text.push(c);
-                } else {
-                    text.push_str(match r.xml10_content().as_ref() {
-                        "amp" => "&",
-                        "lt" => "<",
-                        "gt" => ">",
-                        "quot" => "\"",
-                        "apos" => "'",
-                        _ => "",
-                    });
-                }
-            }
+            Ok(Event::GeneralRef(r)) => crate::xmltext::push_reference(&mut text, &r),
             Ok(Event::End(_)) => {
                 let name = path.pop().unwrap_or_default();
                 let value = text.trim().to_string();

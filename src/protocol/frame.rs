@@ -9,8 +9,10 @@
 //! - a body is at most [`MAX_BODY`]: 50,000 events of 20 KB (the common `maxresultrows` with
 //!   large task XML) is 1 GB; larger frames are refused rather than risking the host's memory.
 //!
-//! Buffers grow only as bytes actually arrive, so a frame that declares a large length and then
-//! ends early costs what was sent, not what was declared.
+//! A body buffer is reserved at its declared length, once checked against the bound: reserved
+//! but unwritten memory is address space, not resident memory, so a frame that declares a large
+//! length and then ends early costs what was sent; a real frame is read without the copies of
+//! a growing buffer.
 
 use std::io::{BufRead, Read, Write};
 
@@ -132,6 +134,8 @@ impl<R: BufRead> FrameReader<R> {
         if len == 0 {
             return Ok(());
         }
+        // `len` was checked against MAX_METADATA / MAX_BODY by the caller.
+        buf.reserve(len as usize);
         let got = (&mut self.input).take(len).read_to_end(buf)? as u64;
         self.offset += got;
         if got < len {
