@@ -87,7 +87,7 @@ fn strip_declaration(mut xml: String) -> String {
 
 /// How many records pass between two calls of `on_batch_end` (where the modular input flushes
 /// and checkpoints): the most a killed run can send twice.
-pub const BATCH: u64 = 500;
+pub const BATCH: u64 = 2000;
 
 /// Reads a file's records in order, skipping those with an ID up to `after`. `on_record` gets
 /// each record; `on_batch_end` is called every [`BATCH`] records and at the end (the place to
