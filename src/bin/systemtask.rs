@@ -235,7 +235,7 @@ fn write_table(out: &mut impl Write, tagged_csv: &[u8], header: bool) -> io::Res
     if header {
         writeln!(
             out,
-            "{:<10}  {:<8}  {:<28}  {:<50}  {:<20}  {:<40}  {:<22}  reasons",
+            "{:<10}  {:<8}  {:<28}  {:<50}  {:<20}  {:<40}  {:<30}  reasons",
             "verdict", "action", "host", "task", "run as", "command", "suppressed by"
         )?;
     }
@@ -253,7 +253,7 @@ fn write_table(out: &mut impl Write, tagged_csv: &[u8], header: bool) -> io::Res
         };
         writeln!(
             out,
-            "{:<10}  {:<8}  {:<28}  {:<50}  {:<20}  {:<40}  {:<22}  {}",
+            "{:<10}  {:<8}  {:<28}  {:<50}  {:<20}  {:<40}  {:<30}  {}",
             verdict,
             cell(index[1]),
             clip(cell(host_col), 28),
