@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::allowlist::{self, Allowlist, Date};
-use crate::engine::{ChunkStats, Engine, Scratch};
+use crate::engine::{Engine, Scratch};
 use crate::error::CsvError;
 use crate::options::{AllowlistChoice, DEFAULT_ALLOWLIST, Options};
 use crate::protocol::{Command, Level, Message, SearchInfo};
@@ -72,12 +72,11 @@ pub struct SearchCommand {
     source: AllowlistSource,
     engine: Option<Engine>,
     scratch: Scratch,
-    pub totals: ChunkStats,
 }
 
 impl SearchCommand {
     pub fn new(source: AllowlistSource) -> Self {
-        SearchCommand { source, engine: None, scratch: Scratch::default(), totals: ChunkStats::default() }
+        SearchCommand { source, engine: None, scratch: Scratch::default() }
     }
 }
 
@@ -91,12 +90,6 @@ impl Command for SearchCommand {
 
     fn process(&mut self, body: &[u8], out: &mut Vec<u8>) -> Result<u64, CsvError> {
         let Some(engine) = &self.engine else { return Ok(0) };
-        let stats = engine.process(body, out, &mut self.scratch)?;
-        self.totals.records_in += stats.records_in;
-        self.totals.records_out += stats.records_out;
-        self.totals.alerts += stats.alerts;
-        self.totals.suppressed += stats.suppressed;
-        self.totals.benign += stats.benign;
-        Ok(stats.records_out)
+        Ok(engine.process(body, out, &mut self.scratch)?.records_out)
     }
 }

@@ -8,7 +8,7 @@ use crate::allowlist::Allowlist;
 use crate::detect::{self, EventFields, Field, FieldNames, Finding, Verdict};
 use crate::error::CsvError;
 use crate::options::Mode;
-use crate::record::{self, FieldSpan, Scanner};
+use crate::record::{self, FieldSpan, RecordSpan, Scanner};
 
 /// The command's output columns, in order. Multivalue ones also get a `__mv_` column.
 pub const OUTPUT_COLUMNS: [&str; 19] = [
@@ -50,7 +50,7 @@ pub struct Scratch {
     xml: detect::TaskXmlMemo,
 }
 
-/// Counts for one chunk.
+/// Counts for one chunk (or, added up, for several).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChunkStats {
     pub records_in: u64,
@@ -60,34 +60,81 @@ pub struct ChunkStats {
     pub benign: u64,
 }
 
+impl std::ops::AddAssign for ChunkStats {
+    fn add_assign(&mut self, other: ChunkStats) {
+        self.records_in += other.records_in;
+        self.records_out += other.records_out;
+        self.alerts += other.alerts;
+        self.suppressed += other.suppressed;
+        self.benign += other.benign;
+    }
+}
+
 fn is_output_column(name: &[u8]) -> bool {
     let base = name.strip_prefix(b"__mv_").unwrap_or(name);
     OUTPUT_COLUMNS.iter().any(|c| c.as_bytes() == base)
 }
 
+/// The records of one CSV body, each checked against the header's width.
+struct Records<'b> {
+    body: &'b [u8],
+    scanner: Scanner<'b>,
+    /// The header row and its column names.
+    header: RecordSpan,
+    columns: Vec<Cow<'b, [u8]>>,
+    map: [Option<usize>; Field::ALL.len()],
+}
+
+impl<'b> Records<'b> {
+    /// The next record's span, its field spans in `spans`.
+    fn next(&mut self, spans: &mut Vec<FieldSpan>) -> Result<Option<RecordSpan>, CsvError> {
+        let offset = self.scanner.position();
+        let Some(record) = self.scanner.next_record(spans)? else { return Ok(None) };
+        if spans.len() != self.columns.len() {
+            return Err(CsvError::Ragged {
+                record: self.scanner.records_read() - 1,
+                offset,
+                expected: self.columns.len(),
+                found: spans.len(),
+            });
+        }
+        Ok(Some(record))
+    }
+
+    fn row<'s>(&'s self, spans: &'s [FieldSpan]) -> Row<'s> {
+        Row { body: self.body, spans, map: &self.map }
+    }
+}
+
 impl Engine {
-    /// Processes one CSV body (header row first) into `out`.
-    pub fn process(&self, body: &[u8], out: &mut Vec<u8>, scratch: &mut Scratch) -> Result<ChunkStats, CsvError> {
-        let mut stats = ChunkStats::default();
-        // The output is the input plus the added columns: size it once instead of growing it.
-        out.reserve(body.len() + body.len() / 8 + 4096);
+    /// Reads the header row (its field spans left in `spans`) and resolves the field names;
+    /// `None` for an empty body.
+    fn records<'b>(&self, body: &'b [u8], spans: &mut Vec<FieldSpan>) -> Result<Option<Records<'b>>, CsvError> {
         let mut scanner = Scanner::new(body);
-        let Some(header) = scanner.next_record(&mut scratch.spans)? else {
-            return Ok(stats);
-        };
-        let columns: Vec<Cow<'_, [u8]>> = scratch.spans.iter().map(|s| s.value(body)).collect();
+        let Some(header) = scanner.next_record(spans)? else { return Ok(None) };
+        let columns: Vec<Cow<'b, [u8]>> = spans.iter().map(|s| s.value(body)).collect();
         if columns.is_empty() {
             return Err(CsvError::EmptyHeader);
         }
         let names: Vec<Cow<'_, str>> = columns.iter().map(|c| String::from_utf8_lossy(c)).collect();
         let map = self.fields.resolve(&names);
+        Ok(Some(Records { body, scanner, header, columns, map }))
+    }
+
+    /// Processes one CSV body (header row first) into `out`.
+    pub fn process(&self, body: &[u8], out: &mut Vec<u8>, scratch: &mut Scratch) -> Result<ChunkStats, CsvError> {
+        let mut stats = ChunkStats::default();
+        // The output is the input plus the added columns: size it once instead of growing it.
+        out.reserve(body.len() + body.len() / 8 + 4096);
+        let Some(mut records) = self.records(body, &mut scratch.spans)? else {
+            return Ok(stats);
+        };
         // Columns this command wrote on an earlier run are recomputed, never duplicated.
-        let keep: Vec<bool> = columns.iter().map(|c| !is_output_column(c)).collect();
+        let keep: Vec<bool> = records.columns.iter().map(|c| !is_output_column(c)).collect();
         let keep_all = keep.iter().all(|&k| k);
-        let width = columns.len();
 
         if keep_all {
-            out.extend_from_slice(&body[header.start..header.content_end]);
+            out.extend_from_slice(&body[records.header.start..records.header.content_end]);
         } else {
             write_kept(out, body, &scratch.spans, &keep);
         }
@@ -101,20 +148,9 @@ impl Engine {
         }
         out.push(b'\n');
 
-        loop {
-            let offset = scanner.position();
-            let Some(record) = scanner.next_record(&mut scratch.spans)? else { break };
-            if scratch.spans.len() != width {
-                return Err(CsvError::Ragged {
-                    record: scanner.records_read() - 1,
-                    offset,
-                    expected: width,
-                    found: scratch.spans.len(),
-                });
-            }
+        while let Some(record) = records.next(&mut scratch.spans)? {
             stats.records_in += 1;
-            let row = Row { body, spans: &scratch.spans, map: &map };
-            let finding = self.evaluate_with(&row, Some(&mut scratch.xml));
+            let finding = self.evaluate_with(&records.row(&scratch.spans), Some(&mut scratch.xml));
             match finding.as_ref().map(|f| f.verdict) {
                 Some(Verdict::Alert) => stats.alerts += 1,
                 Some(Verdict::Suppressed) => stats.suppressed += 1,
@@ -134,6 +170,16 @@ impl Engine {
             stats.records_out += 1;
         }
         Ok(stats)
+    }
+
+    /// The finding of every record of a CSV body, in order (`None`: not about scheduled tasks).
+    pub fn findings(&self, body: &[u8], scratch: &mut Scratch) -> Result<Vec<Option<Finding>>, CsvError> {
+        let mut out = Vec::new();
+        let Some(mut records) = self.records(body, &mut scratch.spans)? else { return Ok(out) };
+        while records.next(&mut scratch.spans)?.is_some() {
+            out.push(self.evaluate_with(&records.row(&scratch.spans), Some(&mut scratch.xml)));
+        }
+        Ok(out)
     }
 
     /// Detection, then the allowlist for would-be alerts.

@@ -1,7 +1,6 @@
 //! Reading EVTX files record by record with the `evtx` crate, one 64 KB chunk at a time, so
 //! memory does not grow with file size. Shared by the modular input and the offline hunt.
-//! Damaged records are counted by the caller's statistics (`record_errors`); a damaged chunk
-//! surfaces as errors of its records.
+//! A damaged chunk surfaces as errors of its records, counted in `record_errors`.
 
 use std::path::{Path, PathBuf};
 
@@ -22,19 +21,12 @@ impl Record {
         raw::event_code(&self.xml)
     }
 
-    /// The text of a `<System>` element, given its opening tag.
-    fn element(&self, open: &str) -> Option<&str> {
-        let start = memchr::memmem::find(self.xml.as_bytes(), open.as_bytes())? + open.len();
-        let end = memchr::memchr(b'<', &self.xml.as_bytes()[start..])? + start;
-        Some(self.xml[start..end].trim())
-    }
-
     pub fn channel(&self) -> Option<&str> {
-        self.element("<Channel>")
+        raw::element_text(&self.xml, "<Channel>")
     }
 
     pub fn computer(&self) -> Option<&str> {
-        self.element("<Computer>")
+        raw::element_text(&self.xml, "<Computer>")
     }
 }
 
@@ -44,7 +36,6 @@ pub struct FileStats {
     pub records: u64,
     pub skipped_seen: u64,
     pub record_errors: u64,
-    pub chunk_errors: u64,
 }
 
 /// The `.evtx` files at `path` (a file, or a folder; subfolders when `recursive`), sorted.
@@ -92,8 +83,8 @@ pub const BATCH: u64 = 2000;
 /// Reads a file's records in order, skipping those with an ID up to `after`. `on_record` gets
 /// each record; `on_batch_end` is called every [`BATCH`] records and at the end (the place to
 /// flush and checkpoint). Returns an error only when the file cannot be opened as EVTX;
-/// damaged chunks and records are counted and skipped. Uses the crate's own record iterator,
-/// single-threaded: chunks are read and rendered one at a time.
+/// damaged records (a damaged chunk's included) are counted and skipped. Uses the crate's own
+/// record iterator, single-threaded: chunks are read and rendered one at a time.
 pub fn read_records(
     path: &Path,
     after: u64,

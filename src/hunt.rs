@@ -181,21 +181,8 @@ pub fn hunt(engine: &Engine, files: &[PathBuf], keep: impl Fn(Verdict) -> bool, 
 fn table_findings(engine: &Engine, path: &Path, kind: Kind) -> Result<Vec<(u64, Option<Finding>)>, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let body = if kind == Kind::Jsonl { jsonl::to_csv(&String::from_utf8_lossy(&bytes))? } else { bytes };
-    // Validate with the engine's own reader first, for positioned errors.
-    engine.process(&body, &mut Vec::new(), &mut Scratch::default()).map_err(|e| e.to_string())?;
-    let mut reader = csv::ReaderBuilder::new().from_reader(&body[..]);
-    let headers: Vec<String> = reader.headers().map_err(|e| e.to_string())?.iter().map(str::to_string).collect();
-    let map = engine.fields.resolve(&headers);
-    let mut out = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| e.to_string())?;
-        let fields = Field::ALL
-            .iter()
-            .filter_map(|f| map[f.index()].and_then(|i| record.get(i)).map(|v| (*f, v.to_string())))
-            .collect();
-        out.push((n as u64 + 1, engine.evaluate(&FieldList(fields))));
-    }
-    Ok(out)
+    let findings = engine.findings(&body, &mut Scratch::default()).map_err(|e| e.to_string())?;
+    Ok(findings.into_iter().enumerate().map(|(n, f)| (n as u64 + 1, f)).collect())
 }
 
 pub fn write_table(out: &mut impl Write, hits: &[Hit]) -> io::Result<()> {

@@ -193,11 +193,7 @@ fn tag_files(files: &[PathBuf], options: &[String], allowlist: Option<String>, f
         };
         let mut out = Vec::with_capacity(body.len() + body.len() / 4);
         let stats = engine.process(&body, &mut out, &mut scratch).map_err(|e| format!("{}: {e}", file.display()))?;
-        totals.records_in += stats.records_in;
-        totals.records_out += stats.records_out;
-        totals.alerts += stats.alerts;
-        totals.suppressed += stats.suppressed;
-        totals.benign += stats.benign;
+        totals += stats;
         let written = match format {
             Format::Csv => {
                 // One header for the whole output when files share a layout.

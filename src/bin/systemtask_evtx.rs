@@ -136,15 +136,13 @@ fn run_stanza(stanza: &Stanza, params: &EvtxParams, store: &Store, out: &mut imp
         };
         match result {
             Ok(stats) => {
-                let damaged = stats.chunk_errors + stats.record_errors;
                 log(
-                    if damaged > 0 { "WARN" } else { "INFO" },
+                    if stats.record_errors > 0 { "WARN" } else { "INFO" },
                     &format!(
-                        "{}: {} record(s) sent, {} already sent before, {} damaged chunk(s) and {} damaged record(s) skipped",
+                        "{}: {} record(s) sent, {} already sent before, {} damaged record(s) skipped",
                         file.display(),
                         sent,
                         stats.skipped_seen,
-                        stats.chunk_errors,
                         stats.record_errors
                     ),
                 );

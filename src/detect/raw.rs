@@ -78,11 +78,16 @@ fn xml_data(raw: &str, name: &str) -> Option<String> {
 }
 
 fn xml_element(raw: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let i = raw.find(&open)? + open.len();
-    let end = raw[i..].find('<')? + i;
-    let value = decode(&raw[i..end]);
+    let value = decode(element_text(raw, &format!("<{name}>"))?);
     (!value.is_empty()).then_some(value)
+}
+
+/// The text after the first `open` tag (`"<Computer>"`) up to the next tag, trimmed, still
+/// entity-escaped.
+pub fn element_text<'r>(raw: &'r str, open: &str) -> Option<&'r str> {
+    let start = memmem::find(raw.as_bytes(), open.as_bytes())? + open.len();
+    let end = memchr::memchr(b'<', &raw.as_bytes()[start..])? + start;
+    Some(raw[start..end].trim())
 }
 
 /// One decoding level only: the Data value of `TaskContent` stays task XML text.

@@ -168,9 +168,9 @@ pub fn parse(text: &str) -> Option<TaskXml> {
 fn on_open(task: &mut TaskXml, parent: Option<Tag>, tag: Tag, name: &str, e: &quick_xml::events::BytesStart<'_>) {
     match (parent, tag) {
         (Some(Tag::Principals), Tag::Principal) => {
-            task.principals.push(Principal { id: attribute(e, "id"), ..Principal::default() });
+            task.principals.push(Principal { id: crate::xmltext::attribute(e, "id"), ..Principal::default() });
         }
-        (_, Tag::Actions) => task.actions_context = attribute(e, "Context"),
+        (_, Tag::Actions) => task.actions_context = crate::xmltext::attribute(e, "Context"),
         (Some(Tag::Actions), Tag::Exec) => task.exec.push(ExecAction::default()),
         (Some(Tag::Triggers), _) => task.triggers.push(trigger_kind(name)),
         _ => {}
@@ -206,13 +206,6 @@ fn on_leaf(task: &mut TaskXml, leaf: Leaf, text: &str) {
         Leaf::Author => task.author = value(),
         Leaf::Uri => task.uri = value(),
     }
-}
-
-fn attribute(e: &quick_xml::events::BytesStart<'_>, key: &str) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.local_name().as_ref() == key)
-        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
 }
 
 /// `LogonTrigger` -> `logon`, `SessionStateChangeTrigger` -> `session_state_change`.

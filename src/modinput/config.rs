@@ -40,10 +40,7 @@ pub fn parse(xml: &str) -> Result<InputConfig, String> {
             Ok(Event::Start(e)) => {
                 let name = e.local_name().as_ref().to_string();
                 text.clear();
-                let attr =
-                    e.attributes().flatten().find(|a| a.key.local_name().as_ref() == "name").and_then(|a| {
-                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned())
-                    });
+                let attr = crate::xmltext::attribute(&e, "name");
                 match name.as_str() {
                     "stanza" | "item" => {
                         config.stanzas.push(Stanza { name: attr.unwrap_or_default(), params: Vec::new() })
@@ -56,12 +53,8 @@ pub fn parse(xml: &str) -> Result<InputConfig, String> {
             Ok(Event::Empty(e)) => {
                 let name = e.local_name().as_ref().to_string();
                 if name == "param"
-                    && let (Some(stanza), Some(key)) = (
-                        config.stanzas.last_mut(),
-                        e.attributes().flatten().find(|a| a.key.local_name().as_ref() == "name").and_then(|a| {
-                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned())
-                        }),
-                    )
+                    && let (Some(stanza), Some(key)) =
+                        (config.stanzas.last_mut(), crate::xmltext::attribute(&e, "name"))
                 {
                     stanza.params.push((key, String::new()));
                 }
