@@ -198,7 +198,7 @@ impl Engine {
         {
             finding.verdict = Verdict::Suppressed;
             finding.suppressed_by = Some(entry.to_string());
-            finding.reasons.push(format!("allowlist entry {entry}"));
+            finding.reasons.push(format!("allowlist entry {entry}").into());
         }
         Some(finding)
     }
@@ -255,10 +255,12 @@ fn write_finding(out: &mut Vec<u8>, finding: Option<&Finding>, cell: &mut Vec<u8
     opt(out, t.evidence);
     out.push(b',');
     record::write_mv_plain(out, &t.indicators, cell);
-    for values in [&f.reasons, &t.triggers, &t.indicators] {
-        out.push(b',');
-        record::write_mv_encoded(out, values, cell);
-    }
+    out.push(b',');
+    record::write_mv_encoded(out, &f.reasons, cell);
+    out.push(b',');
+    record::write_mv_encoded(out, &t.triggers, cell);
+    out.push(b',');
+    record::write_mv_encoded(out, &t.indicators, cell);
 }
 
 /// One CSV record seen through the logical field names.
@@ -283,6 +285,11 @@ impl EventFields for Row<'_> {
 
     fn stored(&self, field: Field) -> Option<&[u8]> {
         self.span(field).map(|s| s.raw(self.body))
+    }
+
+    fn get_into(&self, field: Field, buf: &mut String) -> bool {
+        buf.clear();
+        self.span(field).map(|span| span.push_value_lossy(self.body, buf)).is_some()
     }
 
     fn get(&self, field: Field) -> Option<Cow<'_, str>> {

@@ -30,21 +30,21 @@ pub struct Hit {
 impl Hit {
     fn new(file: &Path, record: String, f: &Finding) -> Hit {
         let t = &f.task;
-        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        let s = |v: Option<&str>| v.unwrap_or_default().to_string();
         Hit {
             file: file.display().to_string(),
             record,
-            host: s(&f.host),
+            host: s(f.host.as_deref()),
             verdict: f.verdict.as_str(),
             action: t.action.unwrap_or("").to_string(),
-            task_name: s(&t.name),
-            run_as: s(&t.run_as),
-            command: s(&t.command),
-            arguments: s(&t.arguments),
-            creator: s(&t.creator),
-            suppressed_by: s(&f.suppressed_by),
-            reasons: f.reasons.clone(),
-            indicators: t.indicators.clone(),
+            task_name: s(t.name.as_deref()),
+            run_as: s(t.run_as.as_deref()),
+            command: s(t.command.as_deref()),
+            arguments: s(t.arguments.as_deref()),
+            creator: s(t.creator.as_deref()),
+            suppressed_by: s(f.suppressed_by.as_deref()),
+            reasons: f.reasons.iter().map(|r| r.to_string()).collect(),
+            indicators: t.indicators.iter().map(|i| i.to_string()).collect(),
         }
     }
 }

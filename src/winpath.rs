@@ -14,9 +14,17 @@ const EXPANSIONS: &[(&str, &str)] = &[
     ("%allusersprofile%", "c:\\programdata"),
 ];
 
-/// Normalizes a path or command for comparison.
+/// Normalizes a path or command for comparison. ASCII text (nearly all) is lowercased without
+/// Unicode tables; each rewrite runs only when its marker is present.
 pub fn normalize(path: &str) -> String {
-    let mut s = path.trim().trim_matches('"').trim().to_lowercase();
+    let trimmed = path.trim().trim_matches('"').trim();
+    let mut s = if trimmed.is_ascii() {
+        let mut s = trimmed.to_string();
+        s.make_ascii_lowercase();
+        s
+    } else {
+        trimmed.to_lowercase()
+    };
     if s.contains('/') {
         s = s.replace('/', "\\");
     }
@@ -37,7 +45,7 @@ pub fn normalize(path: &str) -> String {
     while s.contains("\\\\") && !s.starts_with("\\\\") {
         s = s.replace("\\\\", "\\");
     }
-    if s.contains("\\..") || s.contains("\\.\\") {
+    if s.contains("\\.") && (s.contains("\\..") || s.contains("\\.\\")) {
         s = resolve_dots(&s);
     }
     s

@@ -123,7 +123,7 @@ fn renamed_schtasks_is_recognized_by_original_file_name() {
     e.0.push((Field::OriginalFileName, "sctasks.exe".into()));
     let f = engine().evaluate(&e).unwrap();
     assert_eq!(f.verdict, Verdict::Alert);
-    assert!(f.task.indicators.contains(&"renamed_binary".to_string()), "{:?}", f.task.indicators);
+    assert!(f.task.indicators.contains(&"renamed_binary"), "{:?}", f.task.indicators);
 }
 
 #[test]

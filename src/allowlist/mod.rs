@@ -218,27 +218,24 @@ impl Allowlist {
         use std::cell::OnceCell;
         let task = &finding.task;
         let name = normalize_task_name(task.name.as_deref().unwrap_or(""));
-        // The other columns are normalized only when an entry needs them: most would-be alerts
-        // have no candidate entry at all.
-        let command = OnceCell::new();
-        let command = || command.get_or_init(|| winpath::normalize(task.command.as_deref().unwrap_or(""))).as_str();
-        let arguments = OnceCell::new();
-        let arguments =
-            || arguments.get_or_init(|| winpath::normalize(task.arguments.as_deref().unwrap_or(""))).as_str();
+        // Command and arguments come normalized once per task definition from detection; the
+        // other columns are normalized only when an entry needs them.
+        let action = finding.normalized_action();
+        let (command, arguments) = (action.command.as_str(), action.arguments.as_str());
         let creator = OnceCell::new();
         let creator = || creator.get_or_init(|| normalize_text(task.creator.as_deref().unwrap_or(""))).as_str();
         let host = OnceCell::new();
         let host = || host.get_or_init(|| normalize_text(finding.host.as_deref().unwrap_or(""))).as_str();
         let matches = |e: &Entry| {
-            e.command.matches(command())
+            e.command.matches(command)
                 && e.task_name.as_ref().is_none_or(|p| p.matches(&name))
-                && e.arguments.as_ref().is_none_or(|p| p.matches(arguments()))
+                && e.arguments.as_ref().is_none_or(|p| p.matches(arguments))
                 && e.creator.as_ref().is_none_or(|p| p.matches(creator()))
                 && e.host.as_ref().is_none_or(|p| p.matches(host()))
         };
         // Every folder the name lies in: `\a\b\c` -> `\`, `\a\`, `\a\b\`.
         let folders = name.match_indices('\\').flat_map(|(i, _)| probe(&self.by_folder, &name[..=i]));
-        let by_command = if self.by_command.is_empty() { &[][..] } else { probe(&self.by_command, command()) };
+        let by_command = if self.by_command.is_empty() { &[][..] } else { probe(&self.by_command, command) };
         probe(&self.by_name, &name)
             .iter()
             .chain(folders)
@@ -305,6 +302,7 @@ mod tests {
             },
             host: Some("WS1".into()),
             suppressed_by: None,
+            normalized: None,
         }
     }
 

@@ -2,6 +2,8 @@
 //! program's arguments, and cmd.exe's rules (`/c` quote stripping, carets, `&`/`|` chains)
 //! for what a `cmd /c` runs.
 
+use std::borrow::Cow;
+
 /// Splits a command line into arguments with the rules of `CommandLineToArgvW` / the MSVC
 /// runtime: the program name ends at the closing quote or first blank; afterwards `"` toggles
 /// quoting, `""` inside quotes is a literal quote, and backslashes are literal unless they
@@ -12,7 +14,7 @@ pub fn split_args(line: &str) -> Vec<String> {
     if program.is_empty() && rest.is_empty() {
         return args;
     }
-    args.push(program);
+    args.push(program.into_owned());
     let chars: Vec<char> = rest.chars().collect();
     let mut i = 0;
     let mut current = String::new();
@@ -70,7 +72,7 @@ pub fn split_args(line: &str) -> Vec<String> {
 
 /// Splits off the program name with the first-argument rule (no escapes; a quoted name ends at
 /// the next quote) and returns it with the untouched remainder, leading blanks removed.
-pub fn split_program(line: &str) -> (String, &str) {
+pub fn split_program(line: &str) -> (Cow<'_, str>, &str) {
     let line = line.trim_start_matches([' ', '\t', '\r', '\n']);
     let (program, rest) = if let Some(stripped) = line.strip_prefix('"') {
         match stripped.find('"') {
@@ -78,23 +80,36 @@ pub fn split_program(line: &str) -> (String, &str) {
                 // Anything glued to the closing quote still belongs to the program name.
                 let after = &stripped[end + 1..];
                 let glue = after.find([' ', '\t', '\r', '\n']).unwrap_or(after.len());
-                (format!("{}{}", &stripped[..end], &after[..glue]), &after[glue..])
+                let program = if glue == 0 {
+                    Cow::Borrowed(&stripped[..end])
+                } else {
+                    Cow::Owned(format!("{}{}", &stripped[..end], &after[..glue]))
+                };
+                (program, &after[glue..])
             }
-            None => (stripped.to_string(), ""),
+            None => (Cow::Borrowed(stripped), ""),
         }
     } else {
         let end = line.find([' ', '\t', '\r', '\n']).unwrap_or(line.len());
-        (line[..end].to_string(), &line[end..])
+        (Cow::Borrowed(&line[..end]), &line[end..])
     };
     (program, rest.trim_start_matches([' ', '\t', '\r', '\n']))
 }
 
-/// The lowercase base name of a program path without `.exe`: `C:\X\SchTasks.EXE` -> `schtasks`.
-pub fn program_stem(program: &str) -> String {
+/// The base name of a program path as written, without quotes and `.exe`:
+/// `"C:\X\SchTasks.EXE"` -> `SchTasks`. Borrowed: most events are ruled out on it alone.
+pub fn program_base(program: &str) -> &str {
     let program = program.trim().trim_matches('"');
     let base = program.rsplit(['\\', '/']).next().unwrap_or(program);
-    let lower = base.to_lowercase();
-    lower.strip_suffix(".exe").map(str::to_string).unwrap_or(lower)
+    match base.len().checked_sub(4) {
+        Some(i) if base.is_char_boundary(i) && base[i..].eq_ignore_ascii_case(".exe") => &base[..i],
+        _ => base,
+    }
+}
+
+/// The lowercase base name of a program path without `.exe`: `C:\X\SchTasks.EXE` -> `schtasks`.
+pub fn program_stem(program: &str) -> String {
+    program_base(program).to_lowercase()
 }
 
 /// What `cmd.exe` runs for a command line that starts cmd with `/c`, `/k` or `/r`: the commands
@@ -213,17 +228,15 @@ pub fn strip_redirections(args: &mut Vec<String>) {
 
 /// Decodes the XML entities that NXLog-style sources leave in command lines (`&amp;`, `&quot;`).
 /// Applied only when the text carries such an entity.
-pub fn decode_entities_if_escaped(s: &str) -> std::borrow::Cow<'_, str> {
+pub fn decode_entities_if_escaped(s: &str) -> Cow<'_, str> {
     const MARKERS: [&str; 5] = ["&amp;", "&quot;", "&lt;", "&gt;", "&#"];
     if memchr::memchr(b'&', s.as_bytes()).is_none() || !MARKERS.iter().any(|m| s.contains(m)) {
-        return std::borrow::Cow::Borrowed(s);
+        return Cow::Borrowed(s);
     }
     match quick_xml::escape::unescape(s) {
-        Ok(decoded) => std::borrow::Cow::Owned(decoded.into_owned()),
+        Ok(decoded) => Cow::Owned(decoded.into_owned()),
         // A stray `&` that is not an entity: decode what is safe by hand.
-        Err(_) => std::borrow::Cow::Owned(
-            s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"),
-        ),
+        Err(_) => Cow::Owned(s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")),
     }
 }
 

@@ -127,6 +127,13 @@ pub trait EventFields {
     /// The field's value, or `None` when absent or empty.
     fn get(&self, field: Field) -> Option<Cow<'_, str>>;
 
+    /// [`get`](Self::get) into a reused buffer (cleared first): for large values such as task
+    /// XML, read on every new definition. Returns whether the field had a value.
+    fn get_into(&self, field: Field, buf: &mut String) -> bool {
+        buf.clear();
+        self.get(field).map(|v| buf.push_str(&v)).is_some()
+    }
+
     /// Whether the field has a value, without reading it.
     fn has(&self, field: Field) -> bool {
         self.get(field).is_some()

@@ -3,11 +3,22 @@
 use once_cell::sync::Lazy;
 use regex::Regex;
 
-use super::TaskInfo;
+use super::{NormalizedAction, TaskInfo};
 use crate::winpath;
 
-const SHELLS_AND_LOLBINS: &[&str] =
-    &["cmd", "powershell", "pwsh", "wscript", "cscript", "mshta", "rundll32", "regsvr32", "certutil", "bitsadmin"];
+/// Shells and living-off-the-land binaries, with the indicator each one raises.
+const SHELLS_AND_LOLBINS: &[(&str, &str)] = &[
+    ("cmd", "shell_or_lolbin_action:cmd"),
+    ("powershell", "shell_or_lolbin_action:powershell"),
+    ("pwsh", "shell_or_lolbin_action:pwsh"),
+    ("wscript", "shell_or_lolbin_action:wscript"),
+    ("cscript", "shell_or_lolbin_action:cscript"),
+    ("mshta", "shell_or_lolbin_action:mshta"),
+    ("rundll32", "shell_or_lolbin_action:rundll32"),
+    ("regsvr32", "shell_or_lolbin_action:regsvr32"),
+    ("certutil", "shell_or_lolbin_action:certutil"),
+    ("bitsadmin", "shell_or_lolbin_action:bitsadmin"),
+];
 
 /// Encoded or hidden PowerShell, in-memory execution and downloads. One compiled matcher per
 /// family: a single pass over the action instead of one `contains` per word.
@@ -25,43 +36,41 @@ static USER_WRITABLE: Lazy<Regex> = Lazy::new(|| {
 static URL: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?i)\bhttps?://").expect("valid pattern"));
 
 /// Computes the indicators of a described task, in a stable order.
-pub fn compute(task: &TaskInfo, renamed_binary: bool) -> Vec<String> {
-    let mut out =
-        for_action(task.command.as_deref(), task.arguments.as_deref(), task.hidden, task.run_level.as_deref());
-    out.extend(for_context(task.name.as_deref(), task.command.as_deref(), task.remote, renamed_binary));
+pub fn compute(task: &TaskInfo, normalized: &NormalizedAction, renamed_binary: bool) -> Vec<&'static str> {
+    let mut out = for_action(task, normalized);
+    out.extend(for_context(task.name.as_deref(), normalized, task.remote, renamed_binary));
     out
 }
 
 /// Indicators that depend on the task definition alone (what it runs, how it is set up).
-pub fn for_action(
-    command: Option<&str>,
-    arguments: Option<&str>,
-    hidden: Option<bool>,
-    run_level: Option<&str>,
-) -> Vec<String> {
+pub fn for_action(task: &TaskInfo, normalized: &NormalizedAction) -> Vec<&'static str> {
     let mut out = Vec::new();
-    let command = command.unwrap_or("");
-    let arguments = arguments.unwrap_or("");
-    let command_norm = winpath::normalize(command);
-    let stem = super::cmdline::program_stem(command);
-    if SHELLS_AND_LOLBINS.contains(&stem.as_str()) {
-        out.push(format!("shell_or_lolbin_action:{stem}"));
+    let command = task.command.as_deref().unwrap_or("");
+    let arguments = task.arguments.as_deref().unwrap_or("");
+    let command_norm = &normalized.command;
+    let base = super::cmdline::program_base(command);
+    if let Some((_, indicator)) = SHELLS_AND_LOLBINS.iter().find(|(stem, _)| stem.eq_ignore_ascii_case(base)) {
+        out.push(*indicator);
     }
-    let any = |re: &Regex| re.is_match(&command_norm) || re.is_match(arguments);
+    let any = |re: &Regex| re.is_match(command_norm) || re.is_match(arguments);
     if any(&POWERSHELL_TELLS) {
-        out.push("encoded_or_hidden_powershell".into());
+        out.push("encoded_or_hidden_powershell");
     }
     if any(&USER_WRITABLE) {
-        out.push("user_writable_path".into());
+        out.push("user_writable_path");
     }
     if any(&URL) {
-        out.push("url_in_arguments".into());
+        out.push("url_in_arguments");
     }
-    if hidden == Some(true) {
-        out.push("hidden_task".into());
+    if task.hidden == Some(true) {
+        out.push("hidden_task");
     }
-    if run_level.is_some_and(|l| l.eq_ignore_ascii_case("highestavailable") || l.eq_ignore_ascii_case("highest")) {
-        out.push("highest_run_level".into());
+    if task
+        .run_level
+        .as_deref()
+        .is_some_and(|l| l.eq_ignore_ascii_case("highestavailable") || l.eq_ignore_ascii_case("highest"))
+    {
+        out.push("highest_run_level");
     }
     out
 }
@@ -70,27 +79,24 @@ pub fn for_action(
 /// request came from, a renamed tool.
 pub fn for_context(
     name: Option<&str>,
-    command: Option<&str>,
+    normalized: &NormalizedAction,
     remote: Option<bool>,
     renamed_binary: bool,
-) -> Vec<String> {
+) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if let (Some(name), Some(command)) = (name, command) {
-        let lower = name.get(..19).map(str::to_ascii_lowercase);
-        let under_windows = lower.as_deref() == Some("\\microsoft\\windows\\")
-            || name.get(..18).is_some_and(|p| p.eq_ignore_ascii_case("microsoft\\windows\\"));
-        if under_windows && !command.is_empty() {
-            let command_norm = winpath::normalize(command);
-            if command_norm.contains('\\') && !winpath::is_windows_binary(&command_norm) {
-                out.push("windows_task_name_non_windows_binary".into());
-            }
-        }
+    let under_windows = name.is_some_and(|name| {
+        let name = name.strip_prefix('\\').unwrap_or(name);
+        name.get(..18).is_some_and(|p| p.eq_ignore_ascii_case("microsoft\\windows\\"))
+    });
+    let command = &normalized.command;
+    if under_windows && command.contains('\\') && !winpath::is_windows_binary(command) {
+        out.push("windows_task_name_non_windows_binary");
     }
     if remote == Some(true) {
-        out.push("remote_creation".into());
+        out.push("remote_creation");
     }
     if renamed_binary {
-        out.push("renamed_binary".into());
+        out.push("renamed_binary");
     }
     out
 }

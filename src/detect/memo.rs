@@ -5,14 +5,24 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// Texts longer than this are derived every time: real task definitions are a few KB.
+const MAX_KEY: usize = 64 << 10;
+/// The memory all remembered keys may take together.
+const MAX_KEY_BYTES: usize = 16 << 20;
+
 pub struct Memo<T> {
-    entries: HashMap<u64, (Box<[u8]>, Rc<T>)>,
+    /// By content hash: where the key's bytes are in `keys`, and the value.
+    entries: HashMap<u64, ((usize, usize), Rc<T>)>,
+    /// Every key's bytes, one after another: one growing buffer rather than an allocation of
+    /// kilobytes per new text.
+    keys: Vec<u8>,
+    inserted: usize,
     capacity: usize,
 }
 
 impl<T> Memo<T> {
     pub fn with_capacity(capacity: usize) -> Self {
-        Memo { entries: HashMap::new(), capacity }
+        Memo { entries: HashMap::new(), keys: Vec::new(), inserted: 0, capacity }
     }
 
     /// `derive(text)`, answered from memory when the same text was seen before.
@@ -25,16 +35,28 @@ impl<T> Memo<T> {
     /// its stored form), answered from memory when the same key was seen before.
     pub fn get_or_derive_keyed(&mut self, key: &[u8], derive: impl FnOnce() -> T) -> Rc<T> {
         let hash = content_hash(key);
-        if let Some((stored, value)) = self.entries.get(&hash)
-            && **stored == *key
+        // memchr's word-at-a-time comparison: musl's memcmp, which `==` would call, goes byte by
+        // byte, and these keys are kilobytes of task XML.
+        if let Some(((start, end), value)) = self.entries.get(&hash)
+            && memchr::arch::all::is_equal(&self.keys[*start..*end], key)
         {
             return Rc::clone(value);
         }
         let value = Rc::new(derive());
-        if self.entries.len() >= self.capacity {
-            self.entries.clear();
+        if key.len() > MAX_KEY {
+            return value;
         }
-        self.entries.insert(hash, (key.into(), Rc::clone(&value)));
+        // Counted by insertions, not entries: a hash collision replaces an entry but still adds
+        // its key's bytes.
+        if self.inserted >= self.capacity || self.keys.len() + key.len() > MAX_KEY_BYTES {
+            self.entries.clear();
+            self.keys.clear();
+            self.inserted = 0;
+        }
+        let start = self.keys.len();
+        self.keys.extend_from_slice(key);
+        self.entries.insert(hash, ((start, self.keys.len()), Rc::clone(&value)));
+        self.inserted += 1;
         value
     }
 

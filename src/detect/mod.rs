@@ -13,6 +13,7 @@ mod task_event;
 pub mod taskxml;
 
 use std::borrow::Cow;
+use std::rc::Rc;
 
 pub use accounts::Privilege;
 pub use fields::{EventFields, Field, FieldList, FieldNames};
@@ -39,40 +40,73 @@ impl Verdict {
     }
 }
 
+/// Text of a finding. Shared rather than copied: every event that carries the same task
+/// definition reads the strings derived from it once (see `task_event`).
+pub type Text = Rc<str>;
+
 /// What the event says about the task. Every field is optional: it is written when known.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TaskInfo {
-    pub name: Option<String>,
+    pub name: Option<Text>,
     pub action: Option<&'static str>,
-    pub run_as: Option<String>,
+    pub run_as: Option<Text>,
     pub privilege: Option<Privilege>,
-    pub run_level: Option<String>,
-    pub command: Option<String>,
-    pub arguments: Option<String>,
-    pub triggers: Vec<String>,
+    pub run_level: Option<Text>,
+    pub command: Option<Text>,
+    pub arguments: Option<Text>,
+    pub triggers: Vec<Text>,
     pub hidden: Option<bool>,
-    pub author: Option<String>,
-    pub creator: Option<String>,
+    pub author: Option<Text>,
+    pub creator: Option<Text>,
     pub remote: Option<bool>,
     pub evidence: Option<&'static str>,
-    pub indicators: Vec<String>,
+    pub indicators: Vec<&'static str>,
 }
 
 /// The result for an event about a scheduled task.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     pub verdict: Verdict,
-    pub reasons: Vec<String>,
+    /// Why, in an analyst's words; most are fixed phrases, borrowed rather than allocated.
+    pub reasons: Vec<Cow<'static, str>>,
     pub task: TaskInfo,
     /// The host the event came from, for allowlist entries that name hosts.
     pub host: Option<String>,
     /// The allowlist entry that suppressed it.
     pub suppressed_by: Option<String>,
+    /// `task`'s command and arguments normalized, when detection already derived them (shared
+    /// by every event of one task definition); whoever needs them derives them otherwise.
+    pub normalized: Option<Rc<NormalizedAction>>,
 }
 
 impl Finding {
-    fn new(verdict: Verdict, reason: impl Into<String>, task: TaskInfo) -> Self {
-        Finding { verdict, reasons: vec![reason.into()], task, host: None, suppressed_by: None }
+    fn new(verdict: Verdict, reason: impl Into<Cow<'static, str>>, task: TaskInfo) -> Self {
+        Finding { verdict, reasons: vec![reason.into()], task, host: None, suppressed_by: None, normalized: None }
+    }
+
+    /// The task's command and arguments normalized: the shared copy, or derived now.
+    pub fn normalized_action(&self) -> Cow<'_, NormalizedAction> {
+        match &self.normalized {
+            Some(n) => Cow::Borrowed(n),
+            None => Cow::Owned(NormalizedAction::of(&self.task)),
+        }
+    }
+}
+
+/// A task's program and arguments in the one comparable spelling of [`winpath::normalize`],
+/// read by the triage indicators and by the allowlist.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NormalizedAction {
+    pub command: String,
+    pub arguments: String,
+}
+
+impl NormalizedAction {
+    pub fn of(task: &TaskInfo) -> Self {
+        NormalizedAction {
+            command: crate::winpath::normalize(task.command.as_deref().unwrap_or("")),
+            arguments: crate::winpath::normalize(task.arguments.as_deref().unwrap_or("")),
+        }
     }
 }
 
@@ -102,6 +136,19 @@ impl<'a, E: EventFields + ?Sized> WithRaw<'a, E> {
             return Some(v);
         }
         raw::field(self.raw.as_deref()?, field).map(Cow::Owned)
+    }
+
+    fn get_into(&self, field: Field, buf: &mut String) -> bool {
+        if self.event.get_into(field, buf) {
+            return true;
+        }
+        match self.raw.as_deref().and_then(|r| raw::field(r, field)) {
+            Some(v) => {
+                buf.push_str(&v);
+                true
+            }
+            None => false,
+        }
     }
 
     fn has(&self, field: Field) -> bool {
@@ -145,11 +192,29 @@ pub fn analyze_with<E: EventFields + ?Sized>(event: &E, cache: Option<&mut TaskX
     Some(finding)
 }
 
+/// The reason that closes an alert: what happened to the task.
+fn action_reason(action: &str) -> &'static str {
+    match action {
+        "created" => "task created",
+        "updated" => "task updated",
+        "enabled" => "task enabled",
+        "deleted" => "task deleted",
+        "disabled" => "task disabled",
+        _ => "task changed",
+    }
+}
+
 /// The creator as `DOMAIN\user`, from the subject fields.
-fn subject_account<E: EventFields + ?Sized>(view: &WithRaw<'_, E>) -> Option<String> {
+fn subject_account<E: EventFields + ?Sized>(view: &WithRaw<'_, E>) -> Option<Text> {
     let user = view.get(Field::SubjectUserName)?;
     match view.get(Field::SubjectDomainName) {
-        Some(domain) if !domain.is_empty() && domain != "-" => Some(format!("{domain}\\{user}")),
-        _ => Some(user.into_owned()),
+        Some(domain) if !domain.is_empty() && domain != "-" => {
+            let mut account = String::with_capacity(domain.len() + 1 + user.len());
+            account.push_str(&domain);
+            account.push('\\');
+            account.push_str(&user);
+            Some(Text::from(account))
+        }
+        _ => Some(Text::from(&*user)),
     }
 }

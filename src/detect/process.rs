@@ -4,7 +4,7 @@
 use super::accounts::{self, Privilege};
 use super::cmdline::{self, split_args, split_program};
 use super::fields::{EventFields, Field};
-use super::{Finding, TaskInfo, Verdict, WithRaw, indicators, subject_account};
+use super::{Finding, NormalizedAction, TaskInfo, Text, Verdict, WithRaw, action_reason, indicators, subject_account};
 
 /// How deep `cmd /c cmd /c ...` and `powershell -c "cmd /c ..."` nesting is followed.
 const MAX_DEPTH: u8 = 4;
@@ -17,37 +17,49 @@ enum Program {
     PowerShell,
 }
 
-fn program_of(stem: &str) -> Option<Program> {
-    match stem {
-        "schtasks" | "sctasks" => Some(Program::Schtasks),
-        "at" => Some(Program::At),
-        "cmd" => Some(Program::Cmd),
-        "powershell" | "pwsh" | "powershell_ise" => Some(Program::PowerShell),
+/// The program a base name (see [`cmdline::program_base`]) names, in any case. No allocation:
+/// every process event is checked, and nearly all are ruled out here.
+fn program_of(base: &str) -> Option<Program> {
+    if !base.is_ascii() {
+        // Unicode case folding can still yield an ASCII name.
+        let lower = base.to_lowercase();
+        return if lower.is_ascii() { program_of(&lower) } else { None };
+    }
+    let mut buf = [0u8; 16];
+    let name = buf.get_mut(..base.len())?;
+    for (d, s) in name.iter_mut().zip(base.bytes()) {
+        *d = s.to_ascii_lowercase();
+    }
+    match &*name {
+        b"schtasks" | b"sctasks" => Some(Program::Schtasks),
+        b"at" => Some(Program::At),
+        b"cmd" => Some(Program::Cmd),
+        b"powershell" | b"pwsh" | b"powershell_ise" => Some(Program::PowerShell),
         _ => None,
     }
 }
 
 /// Who ran the process, and whether that is SYSTEM.
 struct Runner {
-    name: Option<String>,
+    name: Option<Text>,
     is_system: bool,
 }
 
 pub(super) fn analyze<E: EventFields + ?Sized>(view: &WithRaw<'_, E>, code: Option<u32>) -> Option<Finding> {
     let line = view.get(Field::CommandLine)?;
-    let line = cmdline::decode_entities_if_escaped(&line).into_owned();
+    let line = cmdline::decode_entities_if_escaped(&line);
     let (program, rest) = split_program(&line);
-    let original = view.get(Field::OriginalFileName).map(|v| cmdline::program_stem(&v));
-    let image = view.get(Field::Image).map(|v| cmdline::program_stem(&v));
+    let original = view.get(Field::OriginalFileName);
+    let image = view.get(Field::Image);
+    let image_kind = image.as_deref().map(|v| program_of(cmdline::program_base(v)));
+    let line_kind = program_of(cmdline::program_base(&program));
     // The PE's original name wins over the file name: it survives renaming.
     let kind = original
         .as_deref()
-        .and_then(program_of)
-        .or_else(|| image.as_deref().and_then(program_of))
-        .or_else(|| program_of(&cmdline::program_stem(&program)))?;
-    let renamed = kind == Program::Schtasks
-        && image.as_deref().or(Some(cmdline::program_stem(&program).as_str())).and_then(program_of)
-            != Some(Program::Schtasks);
+        .and_then(|v| program_of(cmdline::program_base(v)))
+        .or(image_kind.flatten())
+        .or(line_kind)?;
+    let renamed = kind == Program::Schtasks && image_kind.unwrap_or(line_kind) != Some(Program::Schtasks);
 
     let runner = runner(view, code);
     let mut calls = Vec::new();
@@ -61,16 +73,18 @@ pub(super) fn analyze<E: EventFields + ?Sized>(view: &WithRaw<'_, E>, code: Opti
     })?;
     best.task.creator = runner.name.clone();
     best.task.evidence = Some("command_line");
-    best.task.indicators = indicators::compute(&best.task, renamed);
+    let normalized = NormalizedAction::of(&best.task);
+    best.task.indicators = indicators::compute(&best.task, &normalized, renamed);
+    best.normalized = Some(std::rc::Rc::new(normalized));
     if best.verdict == Verdict::Alert {
-        best.reasons.push(format!("task {}", best.task.action.unwrap_or("created")));
+        best.reasons.push(action_reason(best.task.action.unwrap_or("created")).into());
     }
     Some(best)
 }
 
 fn runner<E: EventFields + ?Sized>(view: &WithRaw<'_, E>, code: Option<u32>) -> Runner {
     if let Some(user) = view.get(Field::ProcessUser) {
-        return Runner { is_system: accounts::is_system(&user), name: Some(user.into_owned()) };
+        return Runner { is_system: accounts::is_system(&user), name: Some(Text::from(&*user)) };
     }
     // 4688 names the creator subject; its SID tells SYSTEM in any language.
     if code == Some(4688) || view.get(Field::SubjectUserSid).is_some() {
@@ -99,7 +113,7 @@ fn collect(kind: Program, line: &str, rest: &str, runner: &Runner, depth: u8, ou
         Program::Cmd => {
             for command in cmdline::cmd_commands(rest).unwrap_or_default() {
                 let (program, sub_rest) = split_program(&command);
-                if let Some(kind) = program_of(&cmdline::program_stem(&program)) {
+                if let Some(kind) = program_of(cmdline::program_base(&program)) {
                     collect(kind, &command, sub_rest, runner, depth + 1, out);
                 }
             }
@@ -143,6 +157,10 @@ impl SchtasksCall {
     /// The last value given for a switch (schtasks keeps the last).
     fn value(&self, name: &str) -> Option<&Option<String>> {
         self.switches.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+    /// The last value given for a switch, as finding text.
+    fn text(&self, name: &str) -> Option<Text> {
+        self.value(name).and_then(|v| v.as_deref()).map(Text::from)
     }
     fn has(&self, name: &str) -> bool {
         self.switches.iter().any(|(n, _)| n == name)
@@ -193,14 +211,14 @@ fn schtasks(args: &[String], runner: &Runner) -> Option<Finding> {
     let call = parse_schtasks(args);
     let verb = call.verb?;
     let mut task = TaskInfo { action: Some(verb_action(verb, &call)), ..TaskInfo::default() };
-    task.name = call.value("tn").cloned().flatten();
+    task.name = call.text("tn");
     if let Some(Some(tr)) = call.value("tr") {
         let (program, rest) = split_program(tr);
-        task.command = Some(program);
-        task.arguments = (!rest.trim().is_empty()).then(|| rest.trim().to_string());
+        task.command = Some(Text::from(&*program));
+        task.arguments = (!rest.trim().is_empty()).then(|| Text::from(rest.trim()));
     }
-    task.triggers = call.value("sc").cloned().flatten().map(|s| s.to_lowercase()).into_iter().collect();
-    task.run_level = call.value("rl").cloned().flatten();
+    task.triggers = call.text("sc").map(|s| Text::from(s.to_lowercase())).into_iter().collect();
+    task.run_level = call.text("rl");
     let remote_host = call.value("s").cloned().flatten().filter(|h| !is_local_host(h));
     task.remote = Some(remote_host.is_some());
 
@@ -209,12 +227,12 @@ fn schtasks(args: &[String], runner: &Runner) -> Option<Finding> {
     let privilege = match call.value("ru") {
         Some(Some(ru)) if ru.trim().is_empty() => {
             task.run_as = Some("\"\"".into());
-            reasons.push("schtasks /ru \"\"".to_string());
+            reasons.push("schtasks /ru \"\"".into());
             Privilege::System
         }
         Some(Some(ru)) => {
-            task.run_as = Some(ru.clone());
-            reasons.push(format!("schtasks /ru {ru}"));
+            task.run_as = Some(Text::from(ru.as_str()));
+            reasons.push(format!("schtasks /ru {ru}").into());
             accounts::classify(ru)
         }
         Some(None) => {
@@ -231,8 +249,7 @@ fn schtasks(args: &[String], runner: &Runner) -> Option<Finding> {
             Privilege::Unknown
         }
         None if remote_host.is_some() => {
-            let user = call.value("u").cloned().flatten().or_else(|| runner.name.clone());
-            task.run_as = user.clone();
+            task.run_as = call.text("u").or_else(|| runner.name.clone());
             reasons.push("remote /s create without /ru runs as the connecting user".into());
             Privilege::User
         }
@@ -249,10 +266,10 @@ fn schtasks(args: &[String], runner: &Runner) -> Option<Finding> {
     };
     task.privilege = Some(privilege);
     if !changes_task {
-        reasons.push(format!("schtasks /{}", verb_name(verb)));
+        reasons.push(format!("schtasks /{}", verb_name(verb)).into());
     }
     let verdict = if changes_task && privilege == Privilege::System { Verdict::Alert } else { Verdict::Benign };
-    Some(Finding { verdict, reasons, task, host: None, suppressed_by: None })
+    Some(Finding { verdict, reasons, task, host: None, suppressed_by: None, normalized: None })
 }
 
 fn verb_action(verb: Verb, call: &SchtasksCall) -> &'static str {
@@ -295,10 +312,10 @@ fn at(args: &[String]) -> Option<Finding> {
     };
     let command_args: Vec<&String> = rest[time_at + 1..].iter().filter(|a| !a.starts_with('/')).collect();
     task.action = Some("created");
-    task.command = command_args.first().map(|s| s.to_string());
-    task.arguments =
-        (command_args.len() > 1).then(|| command_args[1..].iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
-    task.triggers = vec![format!("time {}", rest[time_at])];
+    task.command = command_args.first().map(|s| Text::from(s.as_str()));
+    task.arguments = (command_args.len() > 1)
+        .then(|| Text::from(command_args[1..].iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")));
+    task.triggers = vec![Text::from(format!("time {}", rest[time_at]))];
     task.run_as = Some("SYSTEM".into());
     task.privilege = Some(Privilege::System);
     task.remote = Some(rest[..time_at].iter().any(|a| a.starts_with("\\\\") && !is_local_host(a)));
@@ -454,7 +471,7 @@ fn scheduled_task_cmdlets(script: &str, lower: &str, runner: &Runner) -> Option<
             if let Some(at) = find_cmdlet(lower, cmdlet) {
                 let params = ps_parameters(script, at);
                 task.action = Some(action);
-                task.name = param(&params, &["taskname", ""]).map(str::to_string);
+                task.name = param(&params, &["taskname", ""]).map(Text::from);
                 return Some(Finding::new(Verdict::Benign, format!("PowerShell {cmdlet}"), task));
             }
         }
@@ -463,21 +480,21 @@ fn scheduled_task_cmdlets(script: &str, lower: &str, runner: &Runner) -> Option<
         (principal.as_ref()?, "created")
     };
     task.action = Some(action_name);
-    task.name = param(verb_params, &["taskname", ""]).map(str::to_string);
+    task.name = param(verb_params, &["taskname", ""]).map(Text::from);
     if let Some(a) = &action {
-        task.command = param(a, &["execute"]).map(str::to_string);
-        task.arguments = param(a, &["argument"]).map(str::to_string);
+        task.command = param(a, &["execute"]).map(Text::from);
+        task.arguments = param(a, &["argument"]).map(Text::from);
     }
     if let Some(t) = &trigger {
         task.triggers = t
             .iter()
             .filter(|(n, _)| n.starts_with("at") || ["daily", "weekly", "once"].contains(&n.as_str()))
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| Text::from(n.as_str()))
             .collect();
     }
     task.run_level = param(verb_params, &["runlevel"])
         .or_else(|| principal.as_deref().and_then(|p| param(p, &["runlevel"])))
-        .map(str::to_string);
+        .map(Text::from);
 
     let mut reasons = Vec::new();
     let user = param(verb_params, &["user"])
@@ -485,12 +502,12 @@ fn scheduled_task_cmdlets(script: &str, lower: &str, runner: &Runner) -> Option<
         .or_else(|| principal.as_deref().and_then(|p| param(p, &["userid"])).map(|u| ("-UserId", u)));
     let group = principal.as_deref().and_then(|p| param(p, &["groupid"]));
     let privilege = if let Some((switch, user)) = user {
-        task.run_as = Some(user.to_string());
-        reasons.push(format!("PowerShell {switch} {user}"));
+        task.run_as = Some(Text::from(user));
+        reasons.push(format!("PowerShell {switch} {user}").into());
         accounts::classify(user)
     } else if let Some(group) = group {
-        task.run_as = Some(group.to_string());
-        reasons.push(format!("PowerShell -GroupId {group}: group principal"));
+        task.run_as = Some(Text::from(group));
+        reasons.push(format!("PowerShell -GroupId {group}: group principal").into());
         Privilege::Group
     } else if verb_params.iter().any(|(n, _)| n == "inputobject" || n == "xml") {
         reasons.push("principal is in a task object or XML, not visible".into());
@@ -506,7 +523,7 @@ fn scheduled_task_cmdlets(script: &str, lower: &str, runner: &Runner) -> Option<
     };
     task.privilege = Some(privilege);
     let verdict = if privilege == Privilege::System { Verdict::Alert } else { Verdict::Benign };
-    Some(Finding { verdict, reasons, task, host: None, suppressed_by: None })
+    Some(Finding { verdict, reasons, task, host: None, suppressed_by: None, normalized: None })
 }
 
 /// The script of `-EncodedCommand` / `-enc` / `-e` (Base64 of UTF-16LE), when present.

@@ -1,31 +1,38 @@
 //! Security events 4698-4702: the task XML's principal decides.
 
+use std::borrow::Cow;
+use std::rc::Rc;
+
 use super::accounts::{self, Privilege};
 use super::fields::{EventFields, Field};
 use super::memo::Memo;
-use super::{Finding, TaskInfo, Verdict, WithRaw, indicators, subject_account, taskxml};
+use super::{Finding, NormalizedAction, TaskInfo, Text, Verdict, WithRaw, indicators, subject_account, taskxml};
 
 /// What a task definition says, independent of the event that carried it: derived once per
 /// distinct XML text (see [`Memo`]).
 pub(super) struct Described {
     /// `None` when the text holds no task definition.
     task: Option<TaskInfo>,
-    uri: Option<String>,
-    reason: String,
+    uri: Option<Text>,
+    reason: Cow<'static, str>,
+    normalized: Option<Rc<NormalizedAction>>,
 }
 
 impl Described {
-    fn none(reason: &str) -> Described {
-        Described { task: None, uri: None, reason: reason.into() }
+    fn none(reason: &'static str) -> Described {
+        Described { task: None, uri: None, reason: reason.into(), normalized: None }
     }
 }
 
-/// Remembered task definitions; 1,024 of a few KB each at most.
-pub struct TaskXmlMemo(Memo<Described>);
+/// Remembered task definitions (1,024 at most), and the buffer a new one is decoded into.
+pub struct TaskXmlMemo {
+    memo: Memo<Described>,
+    text: String,
+}
 
 impl Default for TaskXmlMemo {
     fn default() -> Self {
-        TaskXmlMemo(Memo::with_capacity(1024))
+        TaskXmlMemo { memo: Memo::with_capacity(1024), text: String::new() }
     }
 }
 
@@ -36,15 +43,15 @@ fn describe(text: &str) -> Described {
     let mut task = TaskInfo::default();
     let (privilege, reason) = match xml.effective_principal() {
         Some(p) => {
-            task.run_level = p.run_level.clone();
+            task.run_level = p.run_level.as_deref().map(Text::from);
             match (&p.user_id, &p.group_id) {
                 (Some(user), _) => {
-                    task.run_as = Some(user.clone());
-                    (accounts::classify(user), format!("principal {user}"))
+                    task.run_as = Some(Text::from(user.as_str()));
+                    (accounts::classify(user), format!("principal {user}").into())
                 }
                 (None, Some(group)) => {
-                    task.run_as = Some(group.clone());
-                    (Privilege::Group, format!("group principal {group}"))
+                    task.run_as = Some(Text::from(group.as_str()));
+                    (Privilege::Group, format!("group principal {group}").into())
                 }
                 (None, None) => (Privilege::Unknown, "principal names no user or group".into()),
             }
@@ -56,21 +63,17 @@ fn describe(text: &str) -> Described {
     // The rest moves out of the parsed document.
     if !xml.exec.is_empty() {
         let exec = xml.exec.swap_remove(0);
-        task.command = Some(exec.command);
-        task.arguments = exec.arguments;
+        task.command = Some(Text::from(exec.command));
+        task.arguments = exec.arguments.map(Text::from);
     } else if let Some(class_id) = xml.com_handlers.first() {
-        task.command = Some(format!("COM handler {class_id}"));
+        task.command = Some(Text::from(format!("COM handler {class_id}")));
     }
-    task.triggers = std::mem::take(&mut xml.triggers);
+    task.triggers = xml.triggers.drain(..).map(Text::from).collect();
     task.hidden = xml.hidden;
-    task.author = xml.author.take();
-    task.indicators = indicators::for_action(
-        task.command.as_deref(),
-        task.arguments.as_deref(),
-        task.hidden,
-        task.run_level.as_deref(),
-    );
-    Described { task: Some(task), uri: xml.uri, reason }
+    task.author = xml.author.take().map(Text::from);
+    let normalized = NormalizedAction::of(&task);
+    task.indicators = indicators::for_action(&task, &normalized);
+    Described { task: Some(task), uri: xml.uri.map(Text::from), reason, normalized: Some(Rc::new(normalized)) }
 }
 
 pub(super) fn analyze<E: EventFields + ?Sized>(
@@ -93,10 +96,14 @@ pub(super) fn analyze<E: EventFields + ?Sized>(
     let field = if view.has(first) { first } else { second };
     let described = match (view.stored(field), memo) {
         // Remembered by the stored bytes: a repeated definition is neither decoded nor parsed.
-        (Some(stored), Some(memo)) => memo.0.get_or_derive_keyed(stored, || {
-            view.get(field).map_or_else(|| Described::none("no task XML in the event"), |text| describe(&text))
+        (Some(stored), Some(memo)) => memo.memo.get_or_derive_keyed(stored, || {
+            if view.get_into(field, &mut memo.text) {
+                describe(&memo.text)
+            } else {
+                Described::none("no task XML in the event")
+            }
         }),
-        _ => std::rc::Rc::new(match view.get(field) {
+        _ => Rc::new(match view.get(field) {
             Some(text) => describe(&text),
             None => Described::none("no task XML in the event"),
         }),
@@ -107,13 +114,16 @@ pub(super) fn analyze<E: EventFields + ?Sized>(
         .unwrap_or_else(|| TaskInfo { privilege: Some(Privilege::Unknown), ..TaskInfo::default() });
     task.action = Some(action);
     task.evidence = Some("task_xml");
-    task.name = view.get(Field::TaskName).map(|v| v.into_owned()).or_else(|| described.uri.clone());
+    task.name = view.get(Field::TaskName).map(|v| Text::from(&*v)).or_else(|| described.uri.clone());
     task.creator = subject_account(view);
     task.remote = remote_creation(view);
-    task.indicators.extend(indicators::for_context(task.name.as_deref(), task.command.as_deref(), task.remote, false));
+    let normalized = described.normalized.clone();
+    let no_action = NormalizedAction::default();
+    let paths = normalized.as_deref().unwrap_or(&no_action);
+    task.indicators.extend(indicators::for_context(task.name.as_deref(), paths, task.remote, false));
     let mut reasons = vec![described.reason.clone()];
     if described.task.is_none() {
-        return Some(Finding { verdict: Verdict::Benign, reasons, task, host: None, suppressed_by: None });
+        return Some(Finding { verdict: Verdict::Benign, reasons, task, host: None, suppressed_by: None, normalized });
     }
 
     let in_scope = matches!(code, 4698 | 4700 | 4702);
@@ -127,9 +137,9 @@ pub(super) fn analyze<E: EventFields + ?Sized>(
         reasons.push("enabled by SYSTEM itself: state change only".into());
     }
     if verdict == Verdict::Alert {
-        reasons.push(format!("task {action}"));
+        reasons.push(super::action_reason(action).into());
     }
-    Some(Finding { verdict, reasons, task, host: None, suppressed_by: None })
+    Some(Finding { verdict, reasons, task, host: None, suppressed_by: None, normalized })
 }
 
 fn enabled_by_system<E: EventFields + ?Sized>(view: &WithRaw<'_, E>) -> bool {

@@ -8,35 +8,51 @@ pub use scan::{FieldSpan, RecordSpan, Scanner};
 
 /// Appends a CSV field, quoted only when it must be.
 pub fn write_field(out: &mut Vec<u8>, value: &[u8]) {
-    if memchr::memchr3(b',', b'"', b'\n', value).is_some() || memchr::memchr(b'\r', value).is_some() {
-        out.push(b'"');
-        for &b in value {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
+    if !needs_quotes(value) {
         out.extend_from_slice(value);
+        return;
     }
+    out.reserve(value.len() + 2);
+    out.push(b'"');
+    let mut rest = value;
+    while let Some(i) = memchr::memchr(b'"', rest) {
+        out.extend_from_slice(&rest[..=i]);
+        out.push(b'"');
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.push(b'"');
+}
+
+fn needs_quotes(value: &[u8]) -> bool {
+    // Most of the command's values are a few bytes: a plain loop beats setting up a SIMD search.
+    if value.len() < 32 {
+        return value.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+    }
+    memchr::memchr3(b',', b'"', b'\n', value).is_some() || memchr::memchr(b'\r', value).is_some()
 }
 
 /// Appends a multivalue field's plain cell (values joined by `\n`).
-pub fn write_mv_plain(out: &mut Vec<u8>, values: &[String], scratch: &mut Vec<u8>) {
-    scratch.clear();
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            scratch.push(b'\n');
+pub fn write_mv_plain<S: AsRef<str>>(out: &mut Vec<u8>, values: &[S], scratch: &mut Vec<u8>) {
+    match values {
+        [] => {}
+        [one] => write_field(out, one.as_ref().as_bytes()),
+        _ => {
+            scratch.clear();
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    scratch.push(b'\n');
+                }
+                scratch.extend_from_slice(v.as_ref().as_bytes());
+            }
+            write_field(out, scratch);
         }
-        scratch.extend_from_slice(v.as_bytes());
     }
-    write_field(out, scratch);
 }
 
 /// Appends a multivalue field's `__mv_` cell: `$v1$;$v2$` with `$` doubled, empty for fewer
 /// than two values (Splunk's convention for single values).
-pub fn write_mv_encoded(out: &mut Vec<u8>, values: &[String], scratch: &mut Vec<u8>) {
+pub fn write_mv_encoded<S: AsRef<str>>(out: &mut Vec<u8>, values: &[S], scratch: &mut Vec<u8>) {
     if values.len() < 2 {
         return;
     }
@@ -46,7 +62,7 @@ pub fn write_mv_encoded(out: &mut Vec<u8>, values: &[String], scratch: &mut Vec<
             scratch.push(b';');
         }
         scratch.push(b'$');
-        for &b in v.as_bytes() {
+        for &b in v.as_ref().as_bytes() {
             if b == b'$' {
                 scratch.push(b'$');
             }

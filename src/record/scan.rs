@@ -40,6 +40,20 @@ impl FieldSpan {
         Cow::Owned(out)
     }
 
+    /// Appends the field's value to `out` as text, bytes that are not UTF-8 replaced (U+FFFD).
+    pub fn push_value_lossy(&self, body: &[u8], out: &mut String) {
+        let inner = if self.quoted { &body[self.start + 1..self.end - 1] } else { &body[self.start..self.end] };
+        let mut rest = inner;
+        // Pieces between quotes: a `"` never splits a UTF-8 sequence, so each piece decodes alone.
+        while self.quoted
+            && let Some(i) = memchr(b'"', rest)
+        {
+            out.push_str(&String::from_utf8_lossy(&rest[..=i]));
+            rest = rest.get(i + 2..).unwrap_or(&[]);
+        }
+        out.push_str(&String::from_utf8_lossy(rest));
+    }
+
     pub fn raw<'a>(&self, body: &'a [u8]) -> &'a [u8] {
         &body[self.start..self.end]
     }
@@ -160,6 +174,11 @@ mod tests {
         let mut fields = Vec::new();
         let mut out = Vec::new();
         while s.next_record(&mut fields)?.is_some() {
+            for f in &fields {
+                let mut text = String::new();
+                f.push_value_lossy(body, &mut text);
+                assert_eq!(text, String::from_utf8_lossy(&f.value(body)), "text of {f:?}");
+            }
             out.push(fields.iter().map(|f| f.value(body).into_owned()).collect());
         }
         Ok(out)
@@ -179,6 +198,7 @@ mod tests {
             (b"a\nx\"y\n", &[&[b"a"], &[b"x\"y"]]),
             (b"a\n\xff\xfe\n", &[&[b"a"], &[b"\xff\xfe"]]),
             (b"a\nx\ry\n", &[&[b"a"], &[b"x\ry"]]),
+            (b"a\n\"\xe2\x80\"\"\xff\"\n", &[&[b"a"], &[b"\xe2\x80\"\xff"]]),
         ];
         for (body, want) in cases {
             let got = values(body).unwrap();
