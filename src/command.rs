@@ -8,6 +8,7 @@ use crate::engine::{Engine, Scratch};
 use crate::error::CsvError;
 use crate::options::{AllowlistChoice, DEFAULT_ALLOWLIST, Options};
 use crate::protocol::{Command, Level, Message, SearchInfo};
+use crate::record::Spliced;
 
 /// Where the allowlist comes from when the command runs.
 #[derive(Clone, Debug)]
@@ -88,7 +89,7 @@ impl Command for SearchCommand {
         Ok(messages)
     }
 
-    fn process(&mut self, body: &[u8], out: &mut Vec<u8>) -> Result<u64, CsvError> {
+    fn process(&mut self, body: &[u8], out: &mut Spliced) -> Result<u64, CsvError> {
         let Some(engine) = &self.engine else { return Ok(0) };
         Ok(engine.process(body, out, &mut self.scratch)?.records_out)
     }

@@ -8,7 +8,7 @@ use crate::allowlist::Allowlist;
 use crate::detect::{self, EventFields, Field, FieldNames, Finding, Verdict};
 use crate::error::CsvError;
 use crate::options::Mode;
-use crate::record::{self, FieldSpan, RecordSpan, Scanner};
+use crate::record::{self, FieldSpan, RecordSink, RecordSpan, Scanner};
 
 /// The command's output columns, in order. Multivalue ones also get a `__mv_` column.
 pub const OUTPUT_COLUMNS: [&str; 19] = [
@@ -122,10 +122,15 @@ impl Engine {
     }
 
     /// Processes one CSV body (header row first) into `out`.
-    pub fn process(&self, body: &[u8], out: &mut Vec<u8>, scratch: &mut Scratch) -> Result<ChunkStats, CsvError> {
+    pub fn process<S: RecordSink + ?Sized>(
+        &self,
+        body: &[u8],
+        out: &mut S,
+        scratch: &mut Scratch,
+    ) -> Result<ChunkStats, CsvError> {
         let mut stats = ChunkStats::default();
         // The output is the input plus the added columns: size it once instead of growing it.
-        out.reserve(body.len() + body.len() / 8 + 4096);
+        out.reserve_for(body.len());
         let Some(mut records) = self.records(body, &mut scratch.spans)? else {
             return Ok(stats);
         };
@@ -134,19 +139,20 @@ impl Engine {
         let keep_all = keep.iter().all(|&k| k);
 
         if keep_all {
-            out.extend_from_slice(&body[records.header.start..records.header.content_end]);
+            out.input(body, records.header.start, records.header.content_end);
         } else {
-            write_kept(out, body, &scratch.spans, &keep);
+            write_kept(out.own(), body, &scratch.spans, &keep);
         }
+        let own = out.own();
         for name in OUTPUT_COLUMNS {
-            out.push(b',');
-            out.extend_from_slice(name.as_bytes());
+            own.push(b',');
+            own.extend_from_slice(name.as_bytes());
         }
         for name in MULTIVALUE_COLUMNS {
-            out.extend_from_slice(b",__mv_");
-            out.extend_from_slice(name.as_bytes());
+            own.extend_from_slice(b",__mv_");
+            own.extend_from_slice(name.as_bytes());
         }
-        out.push(b'\n');
+        own.push(b'\n');
 
         while let Some(record) = records.next(&mut scratch.spans)? {
             stats.records_in += 1;
@@ -161,12 +167,13 @@ impl Engine {
                 continue;
             }
             if keep_all {
-                out.extend_from_slice(&body[record.start..record.content_end]);
+                out.input(body, record.start, record.content_end);
             } else {
-                write_kept(out, body, &scratch.spans, &keep);
+                write_kept(out.own(), body, &scratch.spans, &keep);
             }
-            write_finding(out, finding.as_ref(), &mut scratch.cell);
-            out.push(b'\n');
+            let own = out.own();
+            write_finding(own, finding.as_ref(), &mut scratch.cell);
+            own.push(b'\n');
             stats.records_out += 1;
         }
         Ok(stats)

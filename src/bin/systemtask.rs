@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 use std::io::{self, BufWriter, Read, Write};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -98,7 +99,14 @@ fn main() -> ExitCode {
 
 fn run_search_command() -> ExitCode {
     let stdin = io::stdin().lock();
-    let stdout = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    // Replies go to fd 1 through a duplicate of it opened as a file: std's stdout handle is
+    // line-buffered and scans every reply for newlines; a file's vectored writes go straight to
+    // `writev`, so rows passed through are never copied in user space.
+    let fd1: Box<dyn Write> = match io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(io::stdout().lock()),
+    };
+    let stdout = BufWriter::with_capacity(1 << 16, fd1);
     let mut command = SearchCommand::new(AllowlistSource::AppLookups(allowlist::app_lookups_dir()));
     let code = session::run(stdin, stdout, &mut command, &mut io::stderr());
     ExitCode::from(code as u8)

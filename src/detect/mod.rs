@@ -204,17 +204,25 @@ fn action_reason(action: &str) -> &'static str {
     }
 }
 
+/// Joins parts into one [`Text`] with a single allocation (the parts are assembled on the stack
+/// when short, as account names are).
+fn concat_text(parts: &[&str]) -> Text {
+    let mut buf = [0u8; 256];
+    let mut len = 0;
+    for part in parts {
+        let Some(slot) = buf.get_mut(len..len + part.len()) else { return Text::from(parts.concat()) };
+        slot.copy_from_slice(part.as_bytes());
+        len += part.len();
+    }
+    // Whole strings joined are valid UTF-8.
+    std::str::from_utf8(&buf[..len]).map_or_else(|_| Text::from(parts.concat()), Text::from)
+}
+
 /// The creator as `DOMAIN\user`, from the subject fields.
 fn subject_account<E: EventFields + ?Sized>(view: &WithRaw<'_, E>) -> Option<Text> {
     let user = view.get(Field::SubjectUserName)?;
     match view.get(Field::SubjectDomainName) {
-        Some(domain) if !domain.is_empty() && domain != "-" => {
-            let mut account = String::with_capacity(domain.len() + 1 + user.len());
-            account.push_str(&domain);
-            account.push('\\');
-            account.push_str(&user);
-            Some(Text::from(account))
-        }
+        Some(domain) if !domain.is_empty() && domain != "-" => Some(concat_text(&[&domain, "\\", &user])),
         _ => Some(Text::from(&*user)),
     }
 }

@@ -43,15 +43,15 @@ fn describe(text: &str) -> Described {
     let mut task = TaskInfo::default();
     let (privilege, reason) = match xml.effective_principal() {
         Some(p) => {
-            task.run_level = p.run_level.as_deref().map(Text::from);
+            task.run_level = p.run_level.clone();
             match (&p.user_id, &p.group_id) {
                 (Some(user), _) => {
-                    task.run_as = Some(Text::from(user.as_str()));
-                    (accounts::classify(user), format!("principal {user}").into())
+                    task.run_as = Some(user.clone());
+                    (accounts::classify(user), ["principal ", user].concat().into())
                 }
                 (None, Some(group)) => {
-                    task.run_as = Some(Text::from(group.as_str()));
-                    (Privilege::Group, format!("group principal {group}").into())
+                    task.run_as = Some(group.clone());
+                    (Privilege::Group, ["group principal ", group].concat().into())
                 }
                 (None, None) => (Privilege::Unknown, "principal names no user or group".into()),
             }
@@ -63,17 +63,17 @@ fn describe(text: &str) -> Described {
     // The rest moves out of the parsed document.
     if !xml.exec.is_empty() {
         let exec = xml.exec.swap_remove(0);
-        task.command = Some(Text::from(exec.command));
-        task.arguments = exec.arguments.map(Text::from);
+        task.command = exec.command;
+        task.arguments = exec.arguments;
     } else if let Some(class_id) = xml.com_handlers.first() {
         task.command = Some(Text::from(format!("COM handler {class_id}")));
     }
-    task.triggers = xml.triggers.drain(..).map(Text::from).collect();
+    task.triggers = std::mem::take(&mut xml.triggers);
     task.hidden = xml.hidden;
-    task.author = xml.author.take().map(Text::from);
+    task.author = xml.author.take();
     let normalized = NormalizedAction::of(&task);
     task.indicators = indicators::for_action(&task, &normalized);
-    Described { task: Some(task), uri: xml.uri.map(Text::from), reason, normalized: Some(Rc::new(normalized)) }
+    Described { task: Some(task), uri: xml.uri, reason, normalized: Some(Rc::new(normalized)) }
 }
 
 pub(super) fn analyze<E: EventFields + ?Sized>(
@@ -121,7 +121,9 @@ pub(super) fn analyze<E: EventFields + ?Sized>(
     let no_action = NormalizedAction::default();
     let paths = normalized.as_deref().unwrap_or(&no_action);
     task.indicators.extend(indicators::for_context(task.name.as_deref(), paths, task.remote, false));
-    let mut reasons = vec![described.reason.clone()];
+    // Room for the principal, the action and an allowlist entry without growing.
+    let mut reasons = Vec::with_capacity(3);
+    reasons.push(described.reason.clone());
     if described.task.is_none() {
         return Some(Finding { verdict: Verdict::Benign, reasons, task, host: None, suppressed_by: None, normalized });
     }

@@ -3,21 +3,25 @@
 //! `\r\n`, with or without declaration and namespace, and truncated (decides from what is there).
 
 use quick_xml::Reader;
+
+use super::Text;
 use quick_xml::events::Event;
 
+// Values are finding text (`Text`) from the start: a definition's strings are read once and
+// then shared by every event that carries it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Principal {
     pub id: Option<String>,
-    pub user_id: Option<String>,
-    pub group_id: Option<String>,
-    pub logon_type: Option<String>,
-    pub run_level: Option<String>,
+    pub user_id: Option<Text>,
+    pub group_id: Option<Text>,
+    pub logon_type: Option<Text>,
+    pub run_level: Option<Text>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExecAction {
-    pub command: String,
-    pub arguments: Option<String>,
+    pub command: Option<Text>,
+    pub arguments: Option<Text>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,11 +29,11 @@ pub struct TaskXml {
     pub principals: Vec<Principal>,
     pub actions_context: Option<String>,
     pub exec: Vec<ExecAction>,
-    pub com_handlers: Vec<String>,
-    pub triggers: Vec<String>,
+    pub com_handlers: Vec<Text>,
+    pub triggers: Vec<Text>,
     pub hidden: Option<bool>,
-    pub author: Option<String>,
-    pub uri: Option<String>,
+    pub author: Option<Text>,
+    pub uri: Option<Text>,
     /// The document ended before `</Task>`.
     pub truncated: bool,
 }
@@ -128,7 +132,8 @@ pub fn parse(text: &str) -> Option<TaskXml> {
     // The open elements, as far as they matter; one entry per open element.
     let mut path: Vec<Tag> = Vec::with_capacity(8);
     let mut capture: Option<Leaf> = None;
-    let mut text_buf = String::new();
+    // Leaf values are short: one allocation for all of them.
+    let mut text_buf = String::with_capacity(256);
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
@@ -172,13 +177,13 @@ fn on_open(task: &mut TaskXml, parent: Option<Tag>, tag: Tag, name: &str, e: &qu
         }
         (_, Tag::Actions) => task.actions_context = crate::xmltext::attribute(e, "Context"),
         (Some(Tag::Actions), Tag::Exec) => task.exec.push(ExecAction::default()),
-        (Some(Tag::Triggers), _) => task.triggers.push(trigger_kind(name)),
+        (Some(Tag::Triggers), _) => task.triggers.push(Text::from(trigger_kind(name))),
         _ => {}
     }
 }
 
 fn on_leaf(task: &mut TaskXml, leaf: Leaf, text: &str) {
-    let value = || (!text.is_empty()).then(|| text.to_string());
+    let value = || (!text.is_empty()).then(|| Text::from(text));
     match leaf {
         Leaf::UserId | Leaf::GroupId | Leaf::LogonType | Leaf::RunLevel => {
             if let Some(p) = task.principals.last_mut() {
@@ -193,7 +198,7 @@ fn on_leaf(task: &mut TaskXml, leaf: Leaf, text: &str) {
         }
         Leaf::Command => {
             if let Some(a) = task.exec.last_mut() {
-                a.command = text.to_string();
+                a.command = value();
             }
         }
         Leaf::Arguments => {
@@ -259,9 +264,9 @@ mod tests {
         assert!(!t.truncated);
         assert_eq!(t.effective_principal().unwrap().user_id.as_deref(), Some("S-1-5-18"));
         assert_eq!(t.effective_principal().unwrap().run_level.as_deref(), Some("HighestAvailable"));
-        assert_eq!(t.exec[0].command, "cmd.exe");
+        assert_eq!(t.exec[0].command.as_deref(), Some("cmd.exe"));
         assert_eq!(t.exec[0].arguments.as_deref(), Some(r"/C whoami > %windir%\Temp\x.tmp 2>&1"));
-        assert_eq!(t.triggers, ["logon", "boot"]);
+        assert_eq!(t.triggers.iter().map(|t| &**t).collect::<Vec<_>>(), ["logon", "boot"]);
         assert_eq!(t.hidden, Some(true));
         assert_eq!(t.author.as_deref(), Some(r"CORP\admin"));
         assert_eq!(t.uri.as_deref(), Some(r"\evil"));

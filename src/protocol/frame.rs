@@ -17,6 +17,7 @@
 use std::io::{BufRead, Read, Write};
 
 use crate::error::ProtocolError;
+use crate::record::Spliced;
 
 pub const MAX_HEADER_LINE: usize = 64;
 pub const MAX_METADATA: u64 = 64 << 20;
@@ -173,6 +174,19 @@ fn parse_len(digits: &[u8]) -> Option<u64> {
         n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
     }
     Some(n)
+}
+
+/// Writes one frame whose body is spliced from spans of `input` and the command's own bytes.
+pub fn write_spliced_frame<W: Write>(
+    out: &mut W,
+    metadata: &[u8],
+    body: &Spliced,
+    input: &[u8],
+) -> std::io::Result<()> {
+    writeln!(out, "chunked 1.0,{},{}", metadata.len(), body.len())?;
+    out.write_all(metadata)?;
+    body.write_to(input, out)?;
+    out.flush()
 }
 
 /// Writes one frame with the canonical header.

@@ -69,9 +69,9 @@ pub trait Command {
     /// `Ok` may carry warnings for the getinfo reply.
     fn configure(&mut self, info: &SearchInfo) -> Result<Vec<Message>, String>;
 
-    /// Transforms one chunk's CSV body into `out` (cleared by the caller) and returns how many
-    /// records were written. A header-only or empty body yields 0 records.
-    fn process(&mut self, body: &[u8], out: &mut Vec<u8>) -> Result<u64, crate::error::CsvError>;
+    /// Transforms one chunk's CSV body into `out` (cleared by the caller; its spans refer to
+    /// `body`) and returns how many records were written. A header-only or empty body yields 0.
+    fn process(&mut self, body: &[u8], out: &mut crate::record::Spliced) -> Result<u64, crate::error::CsvError>;
 }
 
 /// Builds reply metadata: `{"type":...,"finished":...,"inspector":{"messages":[[LEVEL,text],...]}}`.

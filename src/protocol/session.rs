@@ -2,9 +2,10 @@
 
 use std::io::{BufRead, Write};
 
-use super::frame::{FramePos, FrameReader, write_frame};
+use super::frame::{FramePos, FrameReader, write_frame, write_spliced_frame};
 use super::{Command, Level, Message, Request, reply_metadata};
 use crate::error::ProtocolError;
+use crate::record::Spliced;
 
 /// How the session ended, as the process exit code.
 pub const EXIT_OK: i32 = 0;
@@ -52,7 +53,7 @@ fn drive<R: BufRead, W: Write, C: Command>(
 ) -> Result<Ending, ProtocolError> {
     let mut metadata = Vec::new();
     let mut body = Vec::new();
-    let mut reply = Vec::new();
+    let mut reply = Spliced::default();
 
     let Some(pos) = reader.read_frame(&mut metadata, &mut body)? else {
         return Err(ProtocolError::EmptyInput);
@@ -106,8 +107,12 @@ fn drive<R: BufRead, W: Write, C: Command>(
             source,
         })?;
         // With no records the SDK sends metadata only; do the same.
-        let out_body: &[u8] = if records == 0 { b"" } else { &reply };
-        write_frame(output, &reply_metadata(None, Some(finished), &[]), out_body)?;
+        let metadata = reply_metadata(None, Some(finished), &[]);
+        if records == 0 {
+            write_frame(output, &metadata, b"")?;
+        } else {
+            write_spliced_frame(output, &metadata, &reply, &body)?;
+        }
         if finished {
             return Ok(Ending::Finished);
         }

@@ -3,8 +3,10 @@
 
 pub mod jsonl;
 pub mod scan;
+pub mod sink;
 
 pub use scan::{FieldSpan, RecordSpan, Scanner};
+pub use sink::{RecordSink, Spliced};
 
 /// Appends a CSV field, quoted only when it must be.
 pub fn write_field(out: &mut Vec<u8>, value: &[u8]) {

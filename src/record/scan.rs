@@ -45,13 +45,17 @@ impl FieldSpan {
         let inner = if self.quoted { &body[self.start + 1..self.end - 1] } else { &body[self.start..self.end] };
         let mut rest = inner;
         // Pieces between quotes: a `"` never splits a UTF-8 sequence, so each piece decodes alone.
+        let push = |out: &mut String, piece: &[u8]| match std::str::from_utf8(piece) {
+            Ok(s) => out.push_str(s),
+            Err(_) => out.push_str(&String::from_utf8_lossy(piece)),
+        };
         while self.quoted
             && let Some(i) = memchr(b'"', rest)
         {
-            out.push_str(&String::from_utf8_lossy(&rest[..=i]));
+            push(out, &rest[..=i]);
             rest = rest.get(i + 2..).unwrap_or(&[]);
         }
-        out.push_str(&String::from_utf8_lossy(rest));
+        push(out, rest);
     }
 
     pub fn raw<'a>(&self, body: &'a [u8]) -> &'a [u8] {

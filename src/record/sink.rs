@@ -1,0 +1,220 @@
+//! Where a tagged body goes. Rows pass through byte-for-byte, so the reply to Splunk need not
+//! copy them at all: [`Spliced`] records them as spans of the request's body and writes them to
+//! the output with vectored writes, next to the bytes the command produced. A plain `Vec<u8>`
+//! (local mode, tests, benchmarks) copies them.
+
+use std::io::{self, IoSlice, Write};
+
+/// Receives an output body: spans of the input body, and bytes written by the command.
+pub trait RecordSink {
+    /// Appends `input[start..end]`.
+    fn input(&mut self, input: &[u8], start: usize, end: usize);
+
+    /// The buffer the command appends its own bytes to.
+    fn own(&mut self) -> &mut Vec<u8>;
+
+    /// Reserves room, once, for the output of an input body of `body_len` bytes: the input plus
+    /// the command's columns, about an eighth more.
+    fn reserve_for(&mut self, body_len: usize);
+}
+
+impl RecordSink for Vec<u8> {
+    fn input(&mut self, input: &[u8], start: usize, end: usize) {
+        self.extend_from_slice(&input[start..end]);
+    }
+
+    fn own(&mut self) -> &mut Vec<u8> {
+        self
+    }
+
+    fn reserve_for(&mut self, body_len: usize) {
+        self.reserve(body_len + body_len / 8 + 4096);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Piece {
+    Input { start: usize, end: usize },
+    Own { start: usize, end: usize },
+}
+
+/// An output body made of spans of the input body and bytes of its own, in order.
+#[derive(Debug, Default)]
+pub struct Spliced {
+    pieces: Vec<Piece>,
+    own: Vec<u8>,
+    /// Where the run of own bytes not yet recorded as a piece starts.
+    open: usize,
+}
+
+impl Spliced {
+    pub fn clear(&mut self) {
+        self.pieces.clear();
+        self.own.clear();
+        self.open = 0;
+    }
+
+    /// Records the own bytes written since the last piece.
+    fn close_own(&mut self) {
+        if self.own.len() > self.open {
+            self.pieces.push(Piece::Own { start: self.open, end: self.own.len() });
+            self.open = self.own.len();
+        }
+    }
+
+    /// The body's length in bytes.
+    pub fn len(&self) -> usize {
+        let closed: usize = self
+            .pieces
+            .iter()
+            .map(|p| match *p {
+                Piece::Input { start, end } | Piece::Own { start, end } => end - start,
+            })
+            .sum();
+        closed + self.own.len() - self.open
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The body's bytes, `input` being the body the spans refer to.
+    pub fn slices<'a>(&'a self, input: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let tail = &self.own[self.open..];
+        self.pieces
+            .iter()
+            .map(move |p| match *p {
+                Piece::Input { start, end } => &input[start..end],
+                Piece::Own { start, end } => &self.own[start..end],
+            })
+            .chain((!tail.is_empty()).then_some(tail))
+    }
+
+    /// Writes the body to `out`, up to [`BATCH`] slices per vectored write.
+    pub fn write_to<W: Write + ?Sized>(&self, input: &[u8], out: &mut W) -> io::Result<()> {
+        let mut slices = self.slices(input).peekable();
+        let mut batch: Vec<IoSlice<'_>> = Vec::with_capacity(BATCH);
+        while slices.peek().is_some() {
+            batch.clear();
+            batch.extend(slices.by_ref().take(BATCH).map(IoSlice::new));
+            write_all_vectored(out, &mut batch)?;
+        }
+        Ok(())
+    }
+}
+
+/// Slices per vectored write: Linux takes at most 1,024 (IOV_MAX) per `writev`.
+pub const BATCH: usize = 1024;
+
+/// `Write::write_all_vectored`, which is not stable yet.
+fn write_all_vectored<W: Write + ?Sized>(out: &mut W, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    while !bufs.is_empty() {
+        match out.write_vectored(bufs) {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write the whole reply")),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+impl RecordSink for Spliced {
+    fn input(&mut self, _input: &[u8], start: usize, end: usize) {
+        if start == end {
+            return;
+        }
+        self.close_own();
+        // Adjacent spans (a record and its row end, consecutive rows) make one slice.
+        if let Some(Piece::Input { end: last, .. }) = self.pieces.last_mut()
+            && *last == start
+        {
+            *last = end;
+            return;
+        }
+        self.pieces.push(Piece::Input { start, end });
+    }
+
+    fn own(&mut self) -> &mut Vec<u8> {
+        &mut self.own
+    }
+
+    fn reserve_for(&mut self, body_len: usize) {
+        // Only the command's columns are stored; rows of about 1 KB or more make two pieces each.
+        self.own.reserve(body_len / 8 + 4096);
+        self.pieces.reserve(body_len / 512);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that takes at most `limit` bytes per call, as a pipe may.
+    struct Trickle {
+        got: Vec<u8>,
+        limit: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.limit);
+            self.got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(self.limit - n);
+                self.got.extend_from_slice(&b[..take]);
+                n += take;
+                if n == self.limit {
+                    break;
+                }
+            }
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn spliced_equals_copied() {
+        let input = b"a,b\n1,2\n3,4\n";
+        let (mut spliced, mut copied) = (Spliced::default(), Vec::new());
+        for sink in [&mut spliced as &mut dyn RecordSink, &mut copied] {
+            sink.input(input, 0, 3);
+            sink.own().extend_from_slice(b",c\n");
+            sink.input(input, 4, 7);
+            sink.input(input, 7, 7);
+            sink.own().extend_from_slice(b",x\n");
+            sink.input(input, 8, 11);
+            sink.own().extend_from_slice(b",y\n");
+        }
+        assert_eq!(copied, b"a,b,c\n1,2,x\n3,4,y\n");
+        assert_eq!(spliced.len(), copied.len());
+        for limit in [1, 2, 5, 64] {
+            let mut out = Trickle { got: Vec::new(), limit };
+            spliced.write_to(input, &mut out).unwrap();
+            assert_eq!(out.got, copied, "limit {limit}");
+        }
+        spliced.clear();
+        assert!(spliced.is_empty());
+    }
+
+    #[test]
+    fn more_slices_than_one_batch() {
+        let input: Vec<u8> = (0..3000).map(|i| b'a' + (i % 26) as u8).collect();
+        let (mut spliced, mut copied) = (Spliced::default(), Vec::new());
+        for i in 0..3000 {
+            for sink in [&mut spliced as &mut dyn RecordSink, &mut copied] {
+                sink.input(&input, i, i + 1);
+                sink.own().push(b'|');
+            }
+        }
+        let mut out = Vec::new();
+        spliced.write_to(&input, &mut out).unwrap();
+        assert_eq!(out, copied);
+    }
+}
