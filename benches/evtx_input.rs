@@ -36,6 +36,7 @@ fn main() {
         n
     };
     let input = || {
+        let mut source_buf = String::new();
         let mut n = 0u64;
         let mut sink = std::io::sink();
         for f in &files {
@@ -44,15 +45,15 @@ fn main() {
                 0,
                 |record| {
                     let _ = record.event_id();
-                    let source = record.channel().map(|c| format!("XmlWinEventLog:{c}"));
+                    let source = record.channel().map(|c| stream::xml_source(c, &mut source_buf));
                     let event = StreamEvent {
                         stanza: "systemtask_evtx://bench",
                         time_ms: Some(record.time_ms),
                         host: record.computer(),
-                        source: source.as_deref(),
+                        source,
                         sourcetype: "XmlWinEventLog",
                         index: None,
-                        data: &record.xml,
+                        data: record.xml(),
                     };
                     n += 1;
                     stream::write_event(&mut sink, &event)

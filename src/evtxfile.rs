@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use evtx::{EvtxParser, ParserSettings};
+use memchr::memmem::Finder;
+use once_cell::sync::Lazy;
 
 use crate::detect::raw;
 
@@ -12,21 +14,35 @@ use crate::detect::raw;
 pub struct Record {
     pub id: u64,
     pub time_ms: i64,
-    /// The record's XML, without the `<?xml ...?>` declaration.
-    pub xml: String,
+    /// The renderer's output; the record's XML starts at `start`.
+    rendered: String,
+    start: usize,
 }
 
 impl Record {
+    /// The record's XML, without the `<?xml ...?>` declaration the renderer puts first.
+    pub fn xml(&self) -> &str {
+        &self.rendered[self.start..]
+    }
+
+    /// [`Record::xml`], owned.
+    pub fn into_xml(mut self) -> String {
+        self.rendered.drain(..self.start);
+        self.rendered
+    }
+
     pub fn event_id(&self) -> Option<u32> {
-        raw::event_code(&self.xml)
+        raw::event_code(self.xml())
     }
 
     pub fn channel(&self) -> Option<&str> {
-        raw::element_text(&self.xml, "<Channel>")
+        static CHANNEL: Lazy<Finder<'static>> = Lazy::new(|| Finder::new(b"<Channel>"));
+        raw::element_text_with(self.xml(), &CHANNEL)
     }
 
     pub fn computer(&self) -> Option<&str> {
-        raw::element_text(&self.xml, "<Computer>")
+        static COMPUTER: Lazy<Finder<'static>> = Lazy::new(|| Finder::new(b"<Computer>"));
+        raw::element_text_with(self.xml(), &COMPUTER)
     }
 }
 
@@ -64,16 +80,15 @@ pub fn list_files(path: &Path, recursive: bool) -> Vec<PathBuf> {
     out
 }
 
-/// Drops the `<?xml ...?>` declaration the renderer puts first, in place (the rest moves up once).
-fn strip_declaration(mut xml: String) -> String {
+/// Where the record's XML starts: after the `<?xml ...?>` declaration the renderer puts first.
+/// An offset rather than a copy: records are kilobytes and the input reads thousands a second.
+fn after_declaration(xml: &str) -> usize {
     if xml.starts_with("<?xml")
         && let Some(end) = xml.find("?>")
     {
-        let body = xml[end + 2..].trim_start();
-        let cut = xml.len() - body.len();
-        xml.replace_range(..cut, "");
+        return xml.len() - xml[end + 2..].trim_start().len();
     }
-    xml
+    0
 }
 
 /// How many records pass between two calls of `on_batch_end` (where the modular input flushes
@@ -122,10 +137,12 @@ pub fn read_records_from<R: std::io::Read + std::io::Seek>(
             continue;
         }
         stats.records += 1;
+        let start = after_declaration(&serialized.data);
         let record = Record {
             id: serialized.event_record_id,
             time_ms: serialized.timestamp.as_millisecond(),
-            xml: strip_declaration(serialized.data),
+            rendered: serialized.data,
+            start,
         };
         on_record(record).map_err(|e| format!("writing events: {e}"))?;
         in_batch += 1;

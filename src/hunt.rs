@@ -132,11 +132,12 @@ pub fn hunt(engine: &Engine, files: &[PathBuf], keep: impl Fn(Verdict) -> bool, 
                     0,
                     |record| {
                         sum.records += 1;
-                        let event = FieldList(vec![(Field::Raw, record.xml)]);
+                        let id = record.id;
+                        let event = FieldList(vec![(Field::Raw, record.into_xml())]);
                         if let Some(f) = engine.evaluate(&event) {
                             count(&f, &mut sum);
                             if keep(f.verdict) {
-                                hits.push(Hit::new(file, record.id.to_string(), &f));
+                                hits.push(Hit::new(file, id.to_string(), &f));
                             }
                         }
                         Ok(())

@@ -98,6 +98,7 @@ fn run_stanza(stanza: &Stanza, params: &EvtxParams, store: &Store, out: &mut imp
         let mut sent = 0u64;
         // The checkpoint advances only after the events it covers were flushed to splunkd.
         let pending = std::cell::Cell::new((after, 0u64));
+        let mut source_buf = String::new();
         let result = {
             let out = std::cell::RefCell::new(&mut *out);
             evtxfile::read_records(
@@ -106,15 +107,15 @@ fn run_stanza(stanza: &Stanza, params: &EvtxParams, store: &Store, out: &mut imp
                 |record| {
                     seen_up_to = seen_up_to.max(record.id);
                     if params.wants(record.event_id()) {
-                        let source = record.channel().map(|c| format!("XmlWinEventLog:{c}"));
+                        let source = record.channel().map(|c| stream::xml_source(c, &mut source_buf));
                         let event = StreamEvent {
                             stanza: &stanza.name,
                             time_ms: Some(record.time_ms),
                             host: record.computer(),
-                            source: source.as_deref(),
+                            source,
                             sourcetype,
                             index,
-                            data: &record.xml,
+                            data: record.xml(),
                         };
                         stream::write_event(&mut *out.borrow_mut(), &event)?;
                         sent += 1;

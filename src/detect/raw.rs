@@ -1,12 +1,16 @@
 //! Fields recovered from `_raw` when the search head did not extract them: the XML rendering
 //! (`<Data Name='TaskContent'>...`), and the classic rendering (`Task Name:\t...`).
 
-use super::fields::Field;
 use memchr::memmem;
+use once_cell::sync::Lazy;
+
+use super::fields::Field;
 
 /// The event code in `_raw`: `<EventID ...>4698</EventID>`, `EventCode=4698` or `"EventID": 4698`.
 pub fn event_code(raw: &str) -> Option<u32> {
-    if let Some(i) = memmem::find(raw.as_bytes(), b"<EventID") {
+    // Built once: every event without an extracted event code, and every EVTX record, asks.
+    static EVENT_ID: Lazy<memmem::Finder<'static>> = Lazy::new(|| memmem::Finder::new(b"<EventID"));
+    if let Some(i) = EVENT_ID.find(raw.as_bytes()) {
         let rest = &raw[i..];
         let gt = rest.find('>')?;
         return leading_number(&rest[gt + 1..]);
@@ -85,7 +89,12 @@ fn xml_element(raw: &str, name: &str) -> Option<String> {
 /// The text after the first `open` tag (`"<Computer>"`) up to the next tag, trimmed, still
 /// entity-escaped.
 pub fn element_text<'r>(raw: &'r str, open: &str) -> Option<&'r str> {
-    let start = memmem::find(raw.as_bytes(), open.as_bytes())? + open.len();
+    element_text_with(raw, &memmem::Finder::new(open.as_bytes()))
+}
+
+/// [`element_text`] with the opening tag's searcher built once by the caller.
+pub fn element_text_with<'r>(raw: &'r str, open: &memmem::Finder<'_>) -> Option<&'r str> {
+    let start = open.find(raw.as_bytes())? + open.needle().len();
     let end = memchr::memchr(b'<', &raw.as_bytes()[start..])? + start;
     Some(raw[start..end].trim())
 }
