@@ -304,14 +304,16 @@ impl EventFields for Row<'_> {
         // Detection reads text; bytes that are not UTF-8 are replaced for reading only (the
         // output copies the original bytes). `from_utf8` first: it is much faster than the
         // lossy path on the large fields (_raw, task XML) that are nearly always valid.
-        match span.value(self.body) {
-            Cow::Borrowed(b) => match std::str::from_utf8(b) {
+        match span.borrowed(self.body) {
+            Some(b) => match std::str::from_utf8(b) {
                 Ok(s) => Some(Cow::Borrowed(s)),
                 Err(_) => Some(String::from_utf8_lossy(b)),
             },
-            Cow::Owned(v) => Some(Cow::Owned(
-                String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            )),
+            None => {
+                let mut text = String::new();
+                span.push_value_lossy(self.body, &mut text);
+                Some(Cow::Owned(text))
+            }
         }
     }
 }

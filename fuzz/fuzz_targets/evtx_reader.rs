@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
                 source: record.channel(),
                 sourcetype: "XmlWinEventLog",
                 index: None,
-                data: &record.xml,
+                data: record.xml(),
             };
             stream::write_event(&mut out, &event)
         },

@@ -22,40 +22,51 @@ pub struct FieldSpan {
 impl FieldSpan {
     /// The field's value: quotes removed and `""` unescaped; borrowed unless it had escapes.
     pub fn value<'a>(&self, body: &'a [u8]) -> Cow<'a, [u8]> {
-        if !self.quoted {
-            return Cow::Borrowed(&body[self.start..self.end]);
+        match self.borrowed(body) {
+            Some(value) => Cow::Borrowed(value),
+            None => Cow::Owned(self.pieces(body).collect::<Vec<_>>().concat()),
         }
-        let inner = &body[self.start + 1..self.end - 1];
-        if memchr(b'"', inner).is_none() {
-            return Cow::Borrowed(inner);
-        }
-        let mut out = Vec::with_capacity(inner.len());
-        let mut rest = inner;
-        while let Some(i) = memchr(b'"', rest) {
-            // Inside a well-formed quoted field every quote is doubled: keep one, skip one.
-            out.extend_from_slice(&rest[..=i]);
-            rest = rest.get(i + 2..).unwrap_or(&[]);
-        }
-        out.extend_from_slice(rest);
-        Cow::Owned(out)
+    }
+
+    /// The field's value when it is a plain slice of the body (no `""` to unescape).
+    pub fn borrowed<'a>(&self, body: &'a [u8]) -> Option<&'a [u8]> {
+        let inner = self.inner(body);
+        (!self.quoted || memchr(b'"', inner).is_none()).then_some(inner)
     }
 
     /// Appends the field's value to `out` as text, bytes that are not UTF-8 replaced (U+FFFD).
     pub fn push_value_lossy(&self, body: &[u8], out: &mut String) {
-        let inner = if self.quoted { &body[self.start + 1..self.end - 1] } else { &body[self.start..self.end] };
-        let mut rest = inner;
-        // Pieces between quotes: a `"` never splits a UTF-8 sequence, so each piece decodes alone.
-        let push = |out: &mut String, piece: &[u8]| match std::str::from_utf8(piece) {
-            Ok(s) => out.push_str(s),
-            Err(_) => out.push_str(&String::from_utf8_lossy(piece)),
-        };
-        while self.quoted
-            && let Some(i) = memchr(b'"', rest)
-        {
-            push(out, &rest[..=i]);
-            rest = rest.get(i + 2..).unwrap_or(&[]);
+        // A `"` never splits a UTF-8 sequence, so each piece decodes alone.
+        for piece in self.pieces(body) {
+            match std::str::from_utf8(piece) {
+                Ok(s) => out.push_str(s),
+                Err(_) => out.push_str(&String::from_utf8_lossy(piece)),
+            }
         }
-        push(out, rest);
+    }
+
+    fn inner<'a>(&self, body: &'a [u8]) -> &'a [u8] {
+        if self.quoted { &body[self.start + 1..self.end - 1] } else { &body[self.start..self.end] }
+    }
+
+    /// The value in pieces, `""` unescaped: every piece but the last ends with the quote kept.
+    fn pieces<'a>(&self, body: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let quoted = self.quoted;
+        let mut rest = Some(self.inner(body));
+        std::iter::from_fn(move || {
+            let r = rest?;
+            match memchr(b'"', r).filter(|_| quoted) {
+                // Inside a well-formed quoted field every quote is doubled: keep one, skip one.
+                Some(i) => {
+                    rest = Some(r.get(i + 2..).unwrap_or(&[]));
+                    Some(&r[..=i])
+                }
+                None => {
+                    rest = None;
+                    Some(r)
+                }
+            }
+        })
     }
 
     pub fn raw<'a>(&self, body: &'a [u8]) -> &'a [u8] {
