@@ -107,11 +107,6 @@ pub fn program_base(program: &str) -> &str {
     }
 }
 
-/// The lowercase base name of a program path without `.exe`: `C:\X\SchTasks.EXE` -> `schtasks`.
-pub fn program_stem(program: &str) -> String {
-    program_base(program).to_lowercase()
-}
-
 /// What `cmd.exe` runs for a command line that starts cmd with `/c`, `/k` or `/r`: the commands
 /// of the chain, carets removed, each as its own command line. `None` when it is no such call.
 pub fn cmd_commands(rest_after_program: &str) -> Option<Vec<String>> {
@@ -296,8 +291,9 @@ mod tests {
 
     #[test]
     fn stems() {
-        assert_eq!(program_stem("C:\\Windows\\System32\\SchTasks.EXE"), "schtasks");
-        assert_eq!(program_stem("%%SYSTEMROOT%%\\system32\\schtasks.exe"), "schtasks");
-        assert_eq!(program_stem("at"), "at");
+        assert_eq!(program_base("C:\\Windows\\System32\\SchTasks.EXE"), "SchTasks");
+        assert_eq!(program_base("%%SYSTEMROOT%%\\system32\\schtasks.exe"), "schtasks");
+        assert_eq!(program_base("\"C:\\Windows\\System32\\at.exe\""), "at");
+        assert_eq!(program_base("at"), "at");
     }
 }
