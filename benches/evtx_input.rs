@@ -19,7 +19,7 @@ fn main() {
     } else {
         args
     };
-    let files: Vec<PathBuf> = roots.iter().flat_map(|r| evtxfile::list_files(r, true)).collect();
+    let files: Vec<PathBuf> = roots.iter().flat_map(|r| evtxfile::list_files(r, true).files).collect();
     let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
 
     let crate_only = || {

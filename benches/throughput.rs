@@ -48,7 +48,7 @@ fn large_allowlist() -> (Allowlist, usize) {
 }
 
 fn engine(allowlist: Option<Allowlist>) -> Engine {
-    Engine { mode: Mode::Tag, allowlist, fields: Default::default() }
+    Engine::new(Mode::Tag, allowlist, Default::default())
 }
 
 /// A passthrough that parses every record with the csv crate, appends one field and writes it
@@ -192,15 +192,18 @@ fn main() {
         let headers = r.headers().unwrap().clone();
         let names: Vec<&str> = headers.iter().collect();
         let map = Default::default();
-        let _: &systemtask::detect::FieldNames = &map;
+        let _: &systemtask::event::FieldNames = &map;
         let resolved = map.resolve(&names);
         r.records()
             .filter_map(|rec| {
                 let rec = rec.unwrap();
-                let list = systemtask::detect::FieldList(
-                    systemtask::detect::Field::ALL
+                let list = systemtask::event::FieldList(
+                    systemtask::event::Field::ALL
                         .iter()
-                        .filter_map(|f| resolved[f.index()].map(|i| (*f, rec[i].to_string())))
+                        .filter_map(|f| {
+                            let column = resolved.candidates(*f).iter().find(|&&i| !rec[i].is_empty())?;
+                            Some((*f, rec[*column].to_string()))
+                        })
                         .collect(),
                 );
                 systemtask::detect::analyze(&list).filter(|f| f.verdict == systemtask::detect::Verdict::Alert)
@@ -219,7 +222,7 @@ fn main() {
             .unwrap()
     };
     let (d_default, d_large) =
-        (lookups(default.allowlist.as_ref().unwrap()), lookups(large.allowlist.as_ref().unwrap()));
+        (lookups(default.policy.allowlist.as_ref().unwrap()), lookups(large.policy.allowlist.as_ref().unwrap()));
     println!(
         "allowlist lookup per would-be alert ({} of them): default {:.0} ns, {large_len} entries {:.0} ns",
         findings.len(),

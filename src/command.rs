@@ -7,7 +7,7 @@ use crate::allowlist::{self, Allowlist, Date};
 use crate::engine::{Engine, Scratch};
 use crate::error::CsvError;
 use crate::options::{AllowlistChoice, DEFAULT_ALLOWLIST, Options};
-use crate::protocol::{Command, Level, Message, SearchInfo};
+use crate::protocol::{Command, Level, Message, Processed, SearchInfo};
 use crate::record::Spliced;
 
 /// Where the allowlist comes from when the command runs.
@@ -65,7 +65,7 @@ pub fn build_engine(options: Options, source: &AllowlistSource) -> Result<(Engin
         }
         None => None,
     };
-    Ok((Engine { mode: options.mode, allowlist, fields: options.fields }, messages))
+    Ok((Engine::new(options.mode, allowlist, options.fields), messages))
 }
 
 /// The command as Splunk runs it.
@@ -89,8 +89,19 @@ impl Command for SearchCommand {
         Ok(messages)
     }
 
-    fn process(&mut self, body: &[u8], out: &mut Spliced) -> Result<u64, CsvError> {
-        let Some(engine) = &self.engine else { return Ok(0) };
-        Ok(engine.process(body, out, &mut self.scratch)?.records_out)
+    fn process(&mut self, body: &[u8], out: &mut Spliced) -> Result<Processed, CsvError> {
+        let Some(engine) = &self.engine else { return Ok(Processed::default()) };
+        let stats = engine.process(body, out, &mut self.scratch)?;
+        let mut messages = Vec::new();
+        if stats.errors > 0 {
+            messages.push(Message::new(
+                Level::Warn,
+                format!(
+                    "systemtask: {} of {} events in this chunk could not be analysed; they pass through with systemtask_verdict=error and the reason in systemtask_reasons",
+                    stats.errors, stats.records_in
+                ),
+            ));
+        }
+        Ok(Processed { records: stats.records_out, messages })
     }
 }

@@ -1,44 +1,85 @@
-//! One chunk in, one tagged chunk out: reads records from a CSV body, runs detection and the
-//! allowlist on each, and writes every input field back as its original bytes followed by the
-//! command's own columns. The hot loop reuses one span buffer and one output buffer.
+//! Joins detection, the allowlist and the output contract:
+//!
+//! - [`Policy`]: one event in, its [`Finding`] out (detection, then the allowlist), with the
+//!   analysis of each event isolated: a fault in one event's analysis marks that event
+//!   `error` and the search goes on.
+//! - [`Engine`]: one CSV body in, the tagged body out: every input field written back as its
+//!   original bytes, followed by the command's columns ([`crate::output`]). The hot loop reuses
+//!   one span buffer and one output buffer.
 
 use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::allowlist::Allowlist;
-use crate::detect::{self, EventFields, Field, FieldNames, Finding, Verdict};
+use crate::detect::{self, Finding, TaskInfo, Verdict};
 use crate::error::CsvError;
+use crate::event::{ColumnMap, EventFields, Field, FieldNames};
 use crate::options::Mode;
-use crate::record::{self, FieldSpan, RecordSink, RecordSpan, Scanner};
+use crate::output;
+use crate::record::{FieldSpan, RecordSink, RecordSpan, Scanner};
 
-/// The command's output columns, in order. Multivalue ones also get a `__mv_` column.
-pub const OUTPUT_COLUMNS: [&str; 19] = [
-    "systemtask_verdict",
-    "systemtask_reasons",
-    "systemtask_severity",
-    "systemtask_mitre",
-    "systemtask_suppressed_by",
-    "task_name",
-    "task_action",
-    "task_run_as",
-    "task_privilege",
-    "task_run_level",
-    "task_command",
-    "task_arguments",
-    "task_triggers",
-    "task_hidden",
-    "task_author",
-    "task_creator",
-    "task_remote",
-    "task_evidence",
-    "task_indicators",
-];
+/// Detection and suppression: what the command decides about one event.
+#[derive(Default)]
+pub struct Policy {
+    pub allowlist: Option<Allowlist>,
+}
 
-pub const MULTIVALUE_COLUMNS: [&str; 3] = ["systemtask_reasons", "task_triggers", "task_indicators"];
+impl Policy {
+    /// Detection, then the allowlist for would-be alerts. A panic inside (there should be none;
+    /// this guards against a future one) yields a finding with verdict `error` instead of
+    /// ending the search; `memo` is then cleared, since a panic may have left it half-written.
+    pub fn evaluate<E: EventFields + ?Sized>(
+        &self,
+        event: &E,
+        memo: Option<&mut detect::TaskXmlMemo>,
+    ) -> Option<Finding> {
+        let mut memo = memo;
+        let result = catch_unwind(AssertUnwindSafe(|| self.evaluate_unguarded(event, memo.as_deref_mut())));
+        match result {
+            Ok(finding) => finding,
+            Err(payload) => {
+                if let Some(memo) = memo {
+                    *memo = detect::TaskXmlMemo::default();
+                }
+                let detail = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown fault".into());
+                Some(Finding {
+                    verdict: Verdict::Error,
+                    reasons: vec![format!("analysis failed: {detail}").into()],
+                    task: TaskInfo::default(),
+                    host: None,
+                    suppressed_by: None,
+                    normalized: None,
+                })
+            }
+        }
+    }
 
-/// Everything detection needs, fixed for the life of the process.
+    fn evaluate_unguarded<E: EventFields + ?Sized>(
+        &self,
+        event: &E,
+        memo: Option<&mut detect::TaskXmlMemo>,
+    ) -> Option<Finding> {
+        let mut finding = detect::analyze_with(event, memo)?;
+        if finding.verdict == Verdict::Alert
+            && let Some(entry) = self.allowlist.as_ref().and_then(|a| a.matching(&finding))
+        {
+            finding.verdict = Verdict::Suppressed;
+            finding.suppressed_by = Some(entry.to_string());
+            finding.reasons.push(format!("allowlist entry {entry}").into());
+        }
+        Some(finding)
+    }
+}
+
+/// Everything the command needs, fixed for the life of the process.
+#[derive(Default)]
 pub struct Engine {
     pub mode: Mode,
-    pub allowlist: Option<Allowlist>,
+    pub policy: Policy,
     pub fields: FieldNames,
 }
 
@@ -58,6 +99,20 @@ pub struct ChunkStats {
     pub alerts: u64,
     pub suppressed: u64,
     pub benign: u64,
+    /// Events whose analysis failed (verdict `error`); they still pass through.
+    pub errors: u64,
+}
+
+impl ChunkStats {
+    fn count(&mut self, finding: Option<&Finding>) {
+        match finding.map(|f| f.verdict) {
+            Some(Verdict::Alert) => self.alerts += 1,
+            Some(Verdict::Suppressed) => self.suppressed += 1,
+            Some(Verdict::Benign) => self.benign += 1,
+            Some(Verdict::Error) => self.errors += 1,
+            None => {}
+        }
+    }
 }
 
 impl std::ops::AddAssign for ChunkStats {
@@ -67,27 +122,42 @@ impl std::ops::AddAssign for ChunkStats {
         self.alerts += other.alerts;
         self.suppressed += other.suppressed;
         self.benign += other.benign;
+        self.errors += other.errors;
     }
 }
 
-fn is_output_column(name: &[u8]) -> bool {
-    let base = name.strip_prefix(b"__mv_").unwrap_or(name);
-    OUTPUT_COLUMNS.iter().any(|c| c.as_bytes() == base)
-}
-
 /// The records of one CSV body, each checked against the header's width.
-struct Records<'b> {
+pub struct Records<'b> {
     body: &'b [u8],
     scanner: Scanner<'b>,
     /// The header row and its column names.
     header: RecordSpan,
     columns: Vec<Cow<'b, [u8]>>,
-    map: [Option<usize>; Field::ALL.len()],
+    map: ColumnMap,
 }
 
 impl<'b> Records<'b> {
+    /// Reads the header row (its field spans left in `spans`) and resolves the field names;
+    /// `None` for an empty body.
+    pub fn new(body: &'b [u8], fields: &FieldNames, spans: &mut Vec<FieldSpan>) -> Result<Option<Self>, CsvError> {
+        let mut scanner = Scanner::new(body);
+        let Some(header) = scanner.next_record(spans)? else { return Ok(None) };
+        let columns: Vec<Cow<'b, [u8]>> = spans.iter().map(|s| s.value(body)).collect();
+        if columns.is_empty() {
+            return Err(CsvError::EmptyHeader);
+        }
+        let names: Vec<Cow<'_, str>> = columns.iter().map(|c| String::from_utf8_lossy(c)).collect();
+        let map = fields.resolve(&names);
+        Ok(Some(Records { body, scanner, header, columns, map }))
+    }
+
+    /// The column names, decoded.
+    pub fn columns(&self) -> &[Cow<'b, [u8]>] {
+        &self.columns
+    }
+
     /// The next record's span, its field spans in `spans`.
-    fn next(&mut self, spans: &mut Vec<FieldSpan>) -> Result<Option<RecordSpan>, CsvError> {
+    pub fn next(&mut self, spans: &mut Vec<FieldSpan>) -> Result<Option<RecordSpan>, CsvError> {
         let offset = self.scanner.position();
         let Some(record) = self.scanner.next_record(spans)? else { return Ok(None) };
         if spans.len() != self.columns.len() {
@@ -101,24 +171,15 @@ impl<'b> Records<'b> {
         Ok(Some(record))
     }
 
-    fn row<'s>(&'s self, spans: &'s [FieldSpan]) -> Row<'s> {
+    /// The record whose spans are in `spans`, seen through the logical fields.
+    pub fn row<'s>(&'s self, spans: &'s [FieldSpan]) -> Row<'s> {
         Row { body: self.body, spans, map: &self.map }
     }
 }
 
 impl Engine {
-    /// Reads the header row (its field spans left in `spans`) and resolves the field names;
-    /// `None` for an empty body.
-    fn records<'b>(&self, body: &'b [u8], spans: &mut Vec<FieldSpan>) -> Result<Option<Records<'b>>, CsvError> {
-        let mut scanner = Scanner::new(body);
-        let Some(header) = scanner.next_record(spans)? else { return Ok(None) };
-        let columns: Vec<Cow<'b, [u8]>> = spans.iter().map(|s| s.value(body)).collect();
-        if columns.is_empty() {
-            return Err(CsvError::EmptyHeader);
-        }
-        let names: Vec<Cow<'_, str>> = columns.iter().map(|c| String::from_utf8_lossy(c)).collect();
-        let map = self.fields.resolve(&names);
-        Ok(Some(Records { body, scanner, header, columns, map }))
+    pub fn new(mode: Mode, allowlist: Option<Allowlist>, fields: FieldNames) -> Engine {
+        Engine { mode, policy: Policy { allowlist }, fields }
     }
 
     /// Processes one CSV body (header row first) into `out`.
@@ -131,11 +192,11 @@ impl Engine {
         let mut stats = ChunkStats::default();
         // The output is the input plus the added columns: size it once instead of growing it.
         out.reserve_for(body.len());
-        let Some(mut records) = self.records(body, &mut scratch.spans)? else {
+        let Some(mut records) = Records::new(body, &self.fields, &mut scratch.spans)? else {
             return Ok(stats);
         };
         // Columns this command wrote on an earlier run are recomputed, never duplicated.
-        let keep: Vec<bool> = records.columns.iter().map(|c| !is_output_column(c)).collect();
+        let keep: Vec<bool> = records.columns.iter().map(|c| !output::is_output_column(c)).collect();
         let keep_all = keep.iter().all(|&k| k);
 
         if keep_all {
@@ -143,27 +204,18 @@ impl Engine {
         } else {
             write_kept(out.own(), body, &scratch.spans, &keep);
         }
-        let own = out.own();
-        for name in OUTPUT_COLUMNS {
-            own.push(b',');
-            own.extend_from_slice(name.as_bytes());
-        }
-        for name in MULTIVALUE_COLUMNS {
-            own.extend_from_slice(b",__mv_");
-            own.extend_from_slice(name.as_bytes());
-        }
-        own.push(b'\n');
+        output::write_csv_header(out.own());
+        out.own().push(b'\n');
 
         while let Some(record) = records.next(&mut scratch.spans)? {
             stats.records_in += 1;
-            let finding = self.evaluate_with(&records.row(&scratch.spans), Some(&mut scratch.xml));
-            match finding.as_ref().map(|f| f.verdict) {
-                Some(Verdict::Alert) => stats.alerts += 1,
-                Some(Verdict::Suppressed) => stats.suppressed += 1,
-                Some(Verdict::Benign) => stats.benign += 1,
-                None => {}
-            }
-            if self.mode == Mode::Alerts && finding.as_ref().map(|f| f.verdict) != Some(Verdict::Alert) {
+            let finding = self.policy.evaluate(&records.row(&scratch.spans), Some(&mut scratch.xml));
+            stats.count(finding.as_ref());
+            // In alerts mode only alerts leave; so do events that could not be analysed, so
+            // that nothing that might be an alert disappears without a trace.
+            if self.mode == Mode::Alerts
+                && !matches!(finding.as_ref().map(|f| f.verdict), Some(Verdict::Alert | Verdict::Error))
+            {
                 continue;
             }
             if keep_all {
@@ -172,7 +224,7 @@ impl Engine {
                 write_kept(out.own(), body, &scratch.spans, &keep);
             }
             let own = out.own();
-            write_finding(own, finding.as_ref(), &mut scratch.cell);
+            output::write_csv_cells(own, finding.as_ref(), &mut scratch.cell);
             own.push(b'\n');
             stats.records_out += 1;
         }
@@ -182,32 +234,16 @@ impl Engine {
     /// The finding of every record of a CSV body, in order (`None`: not about scheduled tasks).
     pub fn findings(&self, body: &[u8], scratch: &mut Scratch) -> Result<Vec<Option<Finding>>, CsvError> {
         let mut out = Vec::new();
-        let Some(mut records) = self.records(body, &mut scratch.spans)? else { return Ok(out) };
+        let Some(mut records) = Records::new(body, &self.fields, &mut scratch.spans)? else { return Ok(out) };
         while records.next(&mut scratch.spans)?.is_some() {
-            out.push(self.evaluate_with(&records.row(&scratch.spans), Some(&mut scratch.xml)));
+            out.push(self.policy.evaluate(&records.row(&scratch.spans), Some(&mut scratch.xml)));
         }
         Ok(out)
     }
 
-    /// Detection, then the allowlist for would-be alerts.
+    /// Detection and the allowlist for one event.
     pub fn evaluate<E: EventFields + ?Sized>(&self, event: &E) -> Option<Finding> {
-        self.evaluate_with(event, None)
-    }
-
-    fn evaluate_with<E: EventFields + ?Sized>(
-        &self,
-        event: &E,
-        cache: Option<&mut detect::TaskXmlMemo>,
-    ) -> Option<Finding> {
-        let mut finding = detect::analyze_with(event, cache)?;
-        if finding.verdict == Verdict::Alert
-            && let Some(entry) = self.allowlist.as_ref().and_then(|a| a.matching(&finding))
-        {
-            finding.verdict = Verdict::Suppressed;
-            finding.suppressed_by = Some(entry.to_string());
-            finding.reasons.push(format!("allowlist entry {entry}").into());
-        }
-        Some(finding)
+        self.policy.evaluate(event, None)
     }
 }
 
@@ -225,63 +261,20 @@ fn write_kept(out: &mut Vec<u8>, body: &[u8], spans: &[FieldSpan], keep: &[bool]
     }
 }
 
-/// Writes the command's columns for one record (all empty when `finding` is `None`).
-fn write_finding(out: &mut Vec<u8>, finding: Option<&Finding>, cell: &mut Vec<u8>) {
-    let Some(f) = finding else {
-        out.extend_from_slice(&[b','; OUTPUT_COLUMNS.len() + MULTIVALUE_COLUMNS.len()]);
-        return;
-    };
-    let t = &f.task;
-    let flagged = matches!(f.verdict, Verdict::Alert | Verdict::Suppressed);
-    let opt = |out: &mut Vec<u8>, v: Option<&str>| {
-        out.push(b',');
-        if let Some(v) = v {
-            record::write_field(out, v.as_bytes());
-        }
-    };
-    let bool_str = |b: Option<bool>| b.map(|b| if b { "true" } else { "false" });
-    opt(out, Some(f.verdict.as_str()));
-    out.push(b',');
-    record::write_mv_plain(out, &f.reasons, cell);
-    opt(out, flagged.then_some(detect::SEVERITY));
-    opt(out, flagged.then_some(detect::MITRE_TECHNIQUE));
-    opt(out, f.suppressed_by.as_deref());
-    opt(out, t.name.as_deref());
-    opt(out, t.action);
-    opt(out, t.run_as.as_deref());
-    opt(out, t.privilege.map(|p| p.as_str()));
-    opt(out, t.run_level.as_deref());
-    opt(out, t.command.as_deref());
-    opt(out, t.arguments.as_deref());
-    out.push(b',');
-    record::write_mv_plain(out, &t.triggers, cell);
-    opt(out, bool_str(t.hidden));
-    opt(out, t.author.as_deref());
-    opt(out, t.creator.as_deref());
-    opt(out, bool_str(t.remote));
-    opt(out, t.evidence);
-    out.push(b',');
-    record::write_mv_plain(out, &t.indicators, cell);
-    out.push(b',');
-    record::write_mv_encoded(out, &f.reasons, cell);
-    out.push(b',');
-    record::write_mv_encoded(out, &t.triggers, cell);
-    out.push(b',');
-    record::write_mv_encoded(out, &t.indicators, cell);
-}
-
-/// One CSV record seen through the logical field names.
-struct Row<'a> {
+/// One CSV record seen through the logical field names: each field is read from the first of
+/// its candidate columns that has a value in this record.
+pub struct Row<'a> {
     body: &'a [u8],
     spans: &'a [FieldSpan],
-    map: &'a [Option<usize>; Field::ALL.len()],
+    map: &'a ColumnMap,
 }
 
 impl Row<'_> {
     fn span(&self, field: Field) -> Option<&FieldSpan> {
-        let span = self.spans.get(self.map[field.index()]?)?;
-        // An empty value is absent: `` or `""`.
-        (span.end - span.start > usize::from(span.quoted) * 2).then_some(span)
+        self.map.candidates(field).iter().filter_map(|&i| self.spans.get(i)).find(|span| {
+            // An empty value is absent: `` or `""`.
+            span.end - span.start > usize::from(span.quoted) * 2
+        })
     }
 }
 

@@ -1,88 +1,59 @@
 //! Offline hunting: EVTX files and CSV / JSON-lines exports through the same detection and
-//! allowlist as the search command, with a table, CSV or JSON report of what alerts.
+//! allowlist as the search command. What is reported, and in which columns, is the output
+//! contract ([`crate::output`]) behind each event's origin.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 
-use crate::detect::{Field, FieldList, Finding, Verdict};
+use crate::detect::{Finding, Verdict};
 use crate::engine::{Engine, Scratch};
-use crate::evtxfile;
+use crate::event::{Field, FieldList};
+use crate::evtxfile::EvtxFile;
+use crate::output::{Origin, Reported};
 use crate::record::jsonl;
+use crate::walk::{self, Walk};
 
 /// One reported event.
-#[derive(Clone, Debug, serde::Serialize)]
 pub struct Hit {
-    pub file: String,
-    pub record: String,
-    pub host: String,
-    pub verdict: &'static str,
-    pub action: String,
-    pub task_name: String,
-    pub run_as: String,
-    pub command: String,
-    pub arguments: String,
-    pub creator: String,
-    pub suppressed_by: String,
-    pub reasons: Vec<String>,
-    pub indicators: Vec<String>,
+    pub origin: Origin,
+    pub finding: Finding,
 }
 
 impl Hit {
-    fn new(file: &Path, record: String, f: &Finding) -> Hit {
-        let t = &f.task;
-        let s = |v: Option<&str>| v.unwrap_or_default().to_string();
-        Hit {
-            file: file.display().to_string(),
-            record,
-            host: s(f.host.as_deref()),
-            verdict: f.verdict.as_str(),
-            action: t.action.unwrap_or("").to_string(),
-            task_name: s(t.name.as_deref()),
-            run_as: s(t.run_as.as_deref()),
-            command: s(t.command.as_deref()),
-            arguments: s(t.arguments.as_deref()),
-            creator: s(t.creator.as_deref()),
-            suppressed_by: s(f.suppressed_by.as_deref()),
-            reasons: f.reasons.iter().map(|r| r.to_string()).collect(),
-            indicators: t.indicators.iter().map(|i| i.to_string()).collect(),
-        }
+    pub fn reported(&self) -> Reported<'_> {
+        Reported { origin: &self.origin, finding: &self.finding }
     }
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
     pub files: u64,
+    /// Files that could not be read at all.
     pub unreadable: u64,
+    /// Records skipped because they were damaged, in files that were otherwise read.
+    pub damaged_records: u64,
     pub records: u64,
     pub alerts: u64,
     pub suppressed: u64,
     pub benign: u64,
+    pub errors: u64,
+}
+
+impl Summary {
+    fn count(&mut self, finding: &Finding) {
+        match finding.verdict {
+            Verdict::Alert => self.alerts += 1,
+            Verdict::Suppressed => self.suppressed += 1,
+            Verdict::Benign => self.benign += 1,
+            Verdict::Error => self.errors += 1,
+        }
+    }
 }
 
 /// The files a hunt reads: files as named (EVTX, CSV, JSON lines), and the `.evtx` files of
 /// folders, walked recursively (collections keep other JSON and CSV beside them).
-pub fn collect(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut dirs = vec![p.clone()];
-            while let Some(d) = dirs.pop() {
-                let Ok(entries) = std::fs::read_dir(&d) else { continue };
-                for e in entries.flatten() {
-                    let path = e.path();
-                    if path.is_dir() {
-                        dirs.push(path);
-                    } else if kind(&path) == Some(Kind::Evtx) {
-                        out.push(path);
-                    }
-                }
-            }
-        } else {
-            out.push(p.clone());
-        }
-    }
-    out.sort();
-    out
+pub fn collect(paths: &[PathBuf]) -> Walk {
+    walk::walk(paths, walk::Filter { recursive: true, extensions: &["evtx"] })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -102,17 +73,13 @@ fn kind(path: &Path) -> Option<Kind> {
     }
 }
 
-/// Hunts through `files`; `keep` decides which verdicts are reported. Progress goes to stderr
-/// when it is a terminal.
+/// Hunts through `files`; `keep` decides which verdicts are reported. Problems with a file go
+/// to stderr, one line each; progress too when stderr is a terminal.
 pub fn hunt(engine: &Engine, files: &[PathBuf], keep: impl Fn(Verdict) -> bool, progress: bool) -> (Vec<Hit>, Summary) {
     let mut hits = Vec::new();
     let mut sum = Summary::default();
     let show = progress && io::stderr().is_terminal();
-    let count = |f: &Finding, sum: &mut Summary| match f.verdict {
-        Verdict::Alert => sum.alerts += 1,
-        Verdict::Suppressed => sum.suppressed += 1,
-        Verdict::Benign => sum.benign += 1,
-    };
+    let clear = if show { "\r\x1b[K" } else { "" };
     for (i, file) in files.iter().enumerate() {
         sum.files += 1;
         if show {
@@ -125,50 +92,66 @@ pub fn hunt(engine: &Engine, files: &[PathBuf], keep: impl Fn(Verdict) -> bool, 
                 file.display()
             );
         }
-        match kind(file) {
-            Some(Kind::Evtx) => {
-                let result = evtxfile::read_records(
-                    file,
-                    0,
-                    |record| {
-                        sum.records += 1;
-                        let id = record.id;
-                        let event = FieldList(vec![(Field::Raw, record.into_xml())]);
-                        if let Some(f) = engine.evaluate(&event) {
-                            count(&f, &mut sum);
-                            if keep(f.verdict) {
-                                hits.push(Hit::new(file, id.to_string(), &f));
-                            }
-                        }
-                        Ok(())
-                    },
-                    || Ok(()),
-                );
-                if let Err(e) = result {
-                    sum.unreadable += 1;
-                    eprintln!("{}systemtask: {e}", if show { "\r\x1b[K" } else { "" });
+        let mut report = |origin: Origin, finding: Option<Finding>, sum: &mut Summary| {
+            sum.records += 1;
+            if let Some(f) = finding {
+                sum.count(&f);
+                if keep(f.verdict) {
+                    hits.push(Hit { origin, finding: f });
                 }
             }
-            Some(k @ (Kind::Csv | Kind::Jsonl)) => match table_findings(engine, file, k) {
-                Ok(findings) => {
-                    for (n, f) in findings {
-                        sum.records += 1;
-                        if let Some(f) = f {
-                            count(&f, &mut sum);
-                            if keep(f.verdict) {
-                                hits.push(Hit::new(file, n.to_string(), &f));
-                            }
-                        }
+        };
+        let name = file.display().to_string();
+        match kind(file) {
+            Some(Kind::Evtx) => match EvtxFile::open(file) {
+                Ok(mut evtx) => {
+                    let mut damaged = 0u64;
+                    for record in evtx.records() {
+                        let Ok(record) = record else {
+                            damaged += 1;
+                            continue;
+                        };
+                        let origin = Origin {
+                            file: name.clone(),
+                            record: record.event_record_id().unwrap_or(record.id).to_string(),
+                            channel: record.channel().unwrap_or_default().to_string(),
+                            computer: record.computer().unwrap_or_default().to_string(),
+                        };
+                        let event = FieldList(vec![(Field::Raw, record.into_xml())]);
+                        let finding = engine.evaluate(&event);
+                        report(origin, finding, &mut sum);
+                    }
+                    if damaged > 0 {
+                        sum.damaged_records += damaged;
+                        eprintln!("{clear}systemtask: {name}: {damaged} damaged record(s) skipped");
                     }
                 }
                 Err(e) => {
                     sum.unreadable += 1;
-                    eprintln!("{}systemtask: {}: {e}", if show { "\r\x1b[K" } else { "" }, file.display());
+                    eprintln!("{clear}systemtask: {e}");
+                }
+            },
+            Some(k @ (Kind::Csv | Kind::Jsonl)) => match table_findings(engine, file, k) {
+                Ok(findings) => {
+                    for (n, finding) in findings.into_iter().enumerate() {
+                        let computer = finding.as_ref().and_then(|f| f.host.clone()).unwrap_or_default();
+                        let origin = Origin {
+                            file: name.clone(),
+                            record: (n + 1).to_string(),
+                            channel: String::new(),
+                            computer,
+                        };
+                        report(origin, finding, &mut sum);
+                    }
+                }
+                Err(e) => {
+                    sum.unreadable += 1;
+                    eprintln!("{clear}systemtask: {name}: {e}");
                 }
             },
             None => {
                 sum.unreadable += 1;
-                eprintln!("systemtask: {}: not an .evtx, .csv or .json(l) file", file.display());
+                eprintln!("{clear}systemtask: {name}: not an .evtx, .csv or .json(l) file");
             }
         }
     }
@@ -178,81 +161,13 @@ pub fn hunt(engine: &Engine, files: &[PathBuf], keep: impl Fn(Verdict) -> bool, 
     (hits, sum)
 }
 
-/// Findings of every record of a CSV or JSON-lines export, numbered from 1.
-fn table_findings(engine: &Engine, path: &Path, kind: Kind) -> Result<Vec<(u64, Option<Finding>)>, String> {
+/// Findings of every record of a CSV or JSON-lines export, in order.
+fn table_findings(engine: &Engine, path: &Path, kind: Kind) -> Result<Vec<Option<Finding>>, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let body = if kind == Kind::Jsonl { jsonl::to_csv(&String::from_utf8_lossy(&bytes))? } else { bytes };
-    let findings = engine.findings(&body, &mut Scratch::default()).map_err(|e| e.to_string())?;
-    Ok(findings.into_iter().enumerate().map(|(n, f)| (n as u64 + 1, f)).collect())
-}
-
-pub fn write_table(out: &mut impl Write, hits: &[Hit]) -> io::Result<()> {
-    writeln!(
-        out,
-        "{:<10}  {:<8}  {:<26}  {:<44}  {:<20}  {:<40}  {:<24}  reasons",
-        "verdict", "action", "host", "task", "run as", "command", "creator"
-    )?;
-    let clip = |s: &str, n: usize| {
-        if s.chars().count() > n { format!("{}…", s.chars().take(n - 1).collect::<String>()) } else { s.to_string() }
+    let body = if kind == Kind::Jsonl {
+        jsonl::to_csv(&String::from_utf8_lossy(&bytes)).map_err(|e| e.to_string())?
+    } else {
+        bytes
     };
-    for h in hits {
-        writeln!(
-            out,
-            "{:<10}  {:<8}  {:<26}  {:<44}  {:<20}  {:<40}  {:<24}  {}",
-            h.verdict,
-            h.action,
-            clip(&h.host, 26),
-            clip(&h.task_name, 44),
-            clip(&h.run_as, 20),
-            clip(&h.command, 40),
-            clip(&h.creator, 24),
-            h.reasons.join("; ")
-        )?;
-    }
-    Ok(())
-}
-
-pub fn write_csv(out: &mut impl Write, hits: &[Hit]) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record([
-        "file",
-        "record",
-        "host",
-        "verdict",
-        "action",
-        "task_name",
-        "run_as",
-        "command",
-        "arguments",
-        "creator",
-        "suppressed_by",
-        "reasons",
-        "indicators",
-    ])?;
-    for h in hits {
-        w.write_record([
-            &h.file,
-            &h.record,
-            &h.host,
-            h.verdict,
-            &h.action,
-            &h.task_name,
-            &h.run_as,
-            &h.command,
-            &h.arguments,
-            &h.creator,
-            &h.suppressed_by,
-            &h.reasons.join("\n"),
-            &h.indicators.join("\n"),
-        ])?;
-    }
-    w.flush()
-}
-
-pub fn write_json(out: &mut impl Write, hits: &[Hit]) -> io::Result<()> {
-    for h in hits {
-        serde_json::to_writer(&mut *out, h)?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
+    engine.findings(&body, &mut Scratch::default()).map_err(|e| e.to_string())
 }

@@ -3,9 +3,11 @@
 //!
 //! - [`protocol`]: the Splunk chunked protocol (frames, session); knows nothing of events.
 //! - [`record`]: CSV bodies in and out, copying untouched fields byte-for-byte.
-//! - [`detect`]: the detection rules over event fields; no I/O.
+//! - [`event`]: field layouts: which column (or `_raw`) carries each logical field, per record.
+//! - [`detect`]: the detection rules over logical fields; no I/O.
 //! - [`allowlist`]: suppression of known-good tasks.
-//! - [`engine`]: joins them: one chunk in, tagged chunk out.
+//! - [`engine`]: joins them: one event in, a finding out; one chunk in, tagged chunk out.
+//! - [`output`]: the output contract (the columns the command adds), rendered for every format.
 //! - [`evtxfile`], [`modinput`]: EVTX files read record by record, and the modular input that
 //!   streams them to Splunk exactly once.
 
@@ -16,11 +18,14 @@ pub mod command;
 pub mod detect;
 pub mod engine;
 pub mod error;
+pub mod event;
 pub mod evtxfile;
 pub mod hunt;
 pub mod modinput;
 pub mod options;
+pub mod output;
 pub mod protocol;
 pub mod record;
+pub mod walk;
 pub mod winpath;
 mod xmltext;

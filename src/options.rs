@@ -1,7 +1,7 @@
 //! The command's options, as SPL `key=value` arguments (`| systemtask mode=alerts`) or as
 //! flags of the local mode. One typed layer validates both.
 
-use crate::detect::{Field, FieldNames};
+use crate::event::{Field, FieldNames};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Mode {

@@ -1,14 +1,15 @@
 //! Tables of cases: event fields in, verdict and task description out.
 
 use systemtask::allowlist::{Allowlist, Date};
-use systemtask::detect::{Field, FieldList, Verdict};
+use systemtask::detect::Verdict;
 use systemtask::engine::Engine;
+use systemtask::event::{Field, FieldList};
 use systemtask::options::Mode;
 
 fn engine() -> Engine {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/splunk_app/lookups/systemtask_allowlist.csv");
     let allowlist = Allowlist::load(std::path::Path::new(path), Date { year: 2026, month: 11, day: 28 }).unwrap();
-    Engine { mode: Mode::Tag, allowlist: Some(allowlist), fields: Default::default() }
+    Engine::new(Mode::Tag, Some(allowlist), Default::default())
 }
 
 fn sysmon(command_line: &str, user: &str) -> FieldList {

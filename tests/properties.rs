@@ -8,7 +8,7 @@ use systemtask::options::Mode;
 use systemtask::record::write_field;
 
 fn engine() -> Engine {
-    Engine { mode: Mode::Tag, allowlist: None, fields: Default::default() }
+    Engine::new(Mode::Tag, None, Default::default())
 }
 
 fn field() -> impl Strategy<Value = Vec<u8>> {

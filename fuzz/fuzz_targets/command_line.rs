@@ -2,7 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use systemtask::detect::{Field, FieldList, analyze, cmdline};
+use systemtask::detect::{analyze, cmdline};
+use systemtask::event::{Field, FieldList};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data).into_owned();

@@ -6,7 +6,7 @@ use systemtask::engine::{Engine, Scratch};
 use systemtask::options::Mode;
 
 fuzz_target!(|data: &[u8]| {
-    let engine = Engine { mode: Mode::Tag, allowlist: None, fields: Default::default() };
+    let engine = Engine::new(Mode::Tag, None, Default::default());
     let mut out = Vec::new();
     let mut scratch = Scratch::default();
     if let Ok(stats) = engine.process(data, &mut out, &mut scratch) {

@@ -2,7 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use systemtask::detect::{Field, FieldList, analyze, taskxml};
+use systemtask::detect::{analyze, taskxml};
+use systemtask::event::{Field, FieldList};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

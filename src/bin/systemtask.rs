@@ -3,8 +3,7 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::{self, BufWriter, Read, Write};
-use std::os::fd::AsFd;
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,10 +11,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use systemtask::allowlist;
 use systemtask::command::{AllowlistSource, SearchCommand, build_engine};
+use systemtask::detect::Verdict;
 use systemtask::engine::{ChunkStats, Scratch};
 use systemtask::options::Options;
+use systemtask::output;
 use systemtask::protocol::session;
-use systemtask::record::jsonl;
+use systemtask::record::{jsonl, union};
 
 #[derive(Parser)]
 #[command(
@@ -98,18 +99,34 @@ fn main() -> ExitCode {
 }
 
 fn run_search_command() -> ExitCode {
+    // Detection never panics by design; if it ever does, the engine marks that one event and
+    // goes on. One line in search.log says where, instead of the default multi-line report.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("systemtask: event analysis fault at {at}; the event is tagged systemtask_verdict=error");
+    }));
     let stdin = io::stdin().lock();
-    // Replies go to fd 1 through a duplicate of it opened as a file: std's stdout handle is
-    // line-buffered and scans every reply for newlines; a file's vectored writes go straight to
-    // `writev`, so rows passed through are never copied in user space.
-    let fd1: Box<dyn Write> = match io::stdout().as_fd().try_clone_to_owned() {
-        Ok(fd) => Box::new(std::fs::File::from(fd)),
-        Err(_) => Box::new(io::stdout().lock()),
-    };
-    let stdout = BufWriter::with_capacity(1 << 16, fd1);
+    let stdout = BufWriter::with_capacity(1 << 16, reply_output());
     let mut command = SearchCommand::new(AllowlistSource::AppLookups(allowlist::app_lookups_dir()));
     let code = session::run(stdin, stdout, &mut command, &mut io::stderr());
     ExitCode::from(code as u8)
+}
+
+/// Replies go to fd 1 through a duplicate of it opened as a file: std's stdout handle is
+/// line-buffered and scans every reply for newlines; a file's vectored writes go straight to
+/// `writev`, so rows passed through are never copied in user space.
+#[cfg(unix)]
+fn reply_output() -> Box<dyn Write> {
+    use std::os::fd::AsFd;
+    match io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(io::stdout().lock()),
+    }
+}
+
+#[cfg(not(unix))]
+fn reply_output() -> Box<dyn Write> {
+    Box::new(io::stdout().lock())
 }
 
 fn hunt(
@@ -123,28 +140,34 @@ fn hunt(
     for m in messages {
         eprintln!("{}: {}", m.level.as_str(), m.text);
     }
-    let files = systemtask::hunt::collect(paths);
+    let walk = systemtask::hunt::collect(paths);
+    for warning in &walk.warnings {
+        eprintln!("systemtask: {warning}");
+    }
     let started = std::time::Instant::now();
-    let keep = |v| {
-        v == systemtask::detect::Verdict::Alert || (include_suppressed && v == systemtask::detect::Verdict::Suppressed)
-    };
-    let (hits, sum) = systemtask::hunt::hunt(&engine, &files, keep, true);
+    let keep = |v| v == Verdict::Alert || v == Verdict::Error || (include_suppressed && v == Verdict::Suppressed);
+    let (hits, sum) = systemtask::hunt::hunt(&engine, &walk.files, keep, true);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    let rows = || hits.iter().map(|h| h.reported());
     let written = match format {
-        HuntFormat::Table => systemtask::hunt::write_table(&mut out, &hits),
-        HuntFormat::Csv => systemtask::hunt::write_csv(&mut out, &hits),
-        HuntFormat::Json => systemtask::hunt::write_json(&mut out, &hits),
+        HuntFormat::Table => output::write_table_header(&mut out)
+            .and_then(|_| hits.iter().try_for_each(|h| output::write_table_row(&mut out, &h.finding))),
+        HuntFormat::Csv => output::write_report_csv(&mut out, rows()),
+        HuntFormat::Json => output::write_report_json(&mut out, rows()),
     };
     written.and_then(|_| out.flush()).map_err(|e| format!("writing output: {e}"))?;
     eprintln!(
-        "systemtask hunt: {} files ({} unreadable), {} records, {} alerts, {} suppressed, {} benign, {:.2} s",
+        "systemtask hunt: {} files ({} unreadable, {} skipped), {} records ({} damaged, skipped), {} alerts, {} suppressed, {} benign, {} not analysable, {:.2} s",
         sum.files,
         sum.unreadable,
+        walk.warnings.len(),
         sum.records,
+        sum.damaged_records,
         sum.alerts,
         sum.suppressed,
         sum.benign,
+        sum.errors,
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -177,96 +200,59 @@ fn local_engine(
     build_engine(options, &source)
 }
 
+/// `tag`: the files as one body whose header is the union of theirs (as Splunk builds a
+/// chunk), through the same engine as the search command.
 fn tag_files(files: &[PathBuf], options: &[String], allowlist: Option<String>, format: Format) -> Result<(), String> {
     let (engine, messages) = local_engine(options, allowlist)?;
     for m in messages {
         eprintln!("{}: {}", m.level.as_str(), m.text);
     }
-    let mut scratch = Scratch::default();
-    let mut totals = ChunkStats::default();
-    let stdout = io::stdout();
-    let mut out_stream = BufWriter::new(stdout.lock());
-    let mut wrote_header = false;
+    let mut bodies = Vec::with_capacity(files.len());
     for file in files {
-        let mut bytes = Vec::new();
-        std::fs::File::open(file)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|e| format!("{}: {e}", file.display()))?;
+        let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
         let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         let body = if ext == "json" || ext == "jsonl" || ext == "ndjson" {
-            let text = String::from_utf8_lossy(&bytes);
-            jsonl::to_csv(&text).map_err(|e| format!("{}: {e}", file.display()))?
+            jsonl::to_csv(&String::from_utf8_lossy(&bytes)).map_err(|e| format!("{}: {e}", file.display()))?
         } else {
             bytes
         };
-        let mut out = Vec::with_capacity(body.len() + body.len() / 4);
-        let stats = engine.process(&body, &mut out, &mut scratch).map_err(|e| format!("{}: {e}", file.display()))?;
-        totals += stats;
-        let written = match format {
-            Format::Csv => {
-                // One header for the whole output when files share a layout.
-                let skip = if wrote_header { out.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1) } else { 0 };
-                out_stream.write_all(&out[skip..])
-            }
-            Format::Table => write_table(&mut out_stream, &out, !wrote_header),
-        };
-        written.map_err(|e| format!("writing output: {e}"))?;
-        wrote_header = true;
+        bodies.push(body);
     }
+    let body = match bodies.len() {
+        1 => bodies.pop().unwrap_or_default(),
+        _ => union::union(&bodies).map_err(|e| format!("{}: {e}", files[e.body].display()))?,
+    };
+    let mut scratch = Scratch::default();
+    let stdout = io::stdout();
+    let mut out_stream = BufWriter::new(stdout.lock());
+    let totals = match format {
+        Format::Csv => {
+            let mut out = Vec::new();
+            let stats = engine.process(&body, &mut out, &mut scratch).map_err(|e| e.to_string())?;
+            out_stream.write_all(&out).map_err(|e| format!("writing output: {e}"))?;
+            stats
+        }
+        Format::Table => {
+            let findings = engine.findings(&body, &mut scratch).map_err(|e| e.to_string())?;
+            output::write_table_header(&mut out_stream).map_err(|e| format!("writing output: {e}"))?;
+            let mut stats = ChunkStats { records_in: findings.len() as u64, ..ChunkStats::default() };
+            for f in findings.iter().flatten() {
+                match f.verdict {
+                    Verdict::Alert => stats.alerts += 1,
+                    Verdict::Suppressed => stats.suppressed += 1,
+                    Verdict::Benign => stats.benign += 1,
+                    Verdict::Error => stats.errors += 1,
+                }
+                stats.records_out += 1;
+                output::write_table_row(&mut out_stream, f).map_err(|e| format!("writing output: {e}"))?;
+            }
+            stats
+        }
+    };
     out_stream.flush().map_err(|e| format!("writing output: {e}"))?;
     eprintln!(
-        "systemtask: {} events in, {} out: {} alert, {} suppressed, {} benign",
-        totals.records_in, totals.records_out, totals.alerts, totals.suppressed, totals.benign
+        "systemtask: {} events in, {} out: {} alert, {} suppressed, {} benign, {} not analysable",
+        totals.records_in, totals.records_out, totals.alerts, totals.suppressed, totals.benign, totals.errors
     );
-    Ok(())
-}
-
-/// The triage view: one line per scheduled-task event, the columns an analyst reads first.
-fn write_table(out: &mut impl Write, tagged_csv: &[u8], header: bool) -> io::Result<()> {
-    const COLUMNS: [&str; 7] = [
-        "systemtask_verdict",
-        "task_action",
-        "task_name",
-        "task_run_as",
-        "task_command",
-        "systemtask_suppressed_by",
-        "systemtask_reasons",
-    ];
-    let mut reader = csv::ReaderBuilder::new().from_reader(tagged_csv);
-    let headers = reader.byte_headers().map_err(io::Error::other)?.clone();
-    let host_col = ["Computer", "host"].iter().find_map(|n| headers.iter().position(|h| h == n.as_bytes()));
-    let index: Vec<Option<usize>> = COLUMNS.iter().map(|c| headers.iter().position(|h| h == c.as_bytes())).collect();
-    if header {
-        writeln!(
-            out,
-            "{:<10}  {:<8}  {:<28}  {:<50}  {:<20}  {:<40}  {:<30}  reasons",
-            "verdict", "action", "host", "task", "run as", "command", "suppressed by"
-        )?;
-    }
-    let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).map_err(io::Error::other)? {
-        let cell = |i: Option<usize>| {
-            i.and_then(|i| record.get(i)).map(|v| String::from_utf8_lossy(v).replace('\n', "; ")).unwrap_or_default()
-        };
-        let verdict = cell(index[0]);
-        if verdict.is_empty() {
-            continue;
-        }
-        let clip = |s: String, n: usize| {
-            if s.chars().count() > n { format!("{}…", s.chars().take(n - 1).collect::<String>()) } else { s }
-        };
-        writeln!(
-            out,
-            "{:<10}  {:<8}  {:<28}  {:<50}  {:<20}  {:<40}  {:<30}  {}",
-            verdict,
-            cell(index[1]),
-            clip(cell(host_col), 28),
-            clip(cell(index[2]), 50),
-            clip(cell(index[3]), 20),
-            clip(cell(index[4]), 40),
-            cell(index[5]),
-            cell(index[6])
-        )?;
-    }
     Ok(())
 }

@@ -80,7 +80,11 @@ fn run() -> Result<(), String> {
 }
 
 fn run_stanza(stanza: &Stanza, params: &EvtxParams, store: &Store, out: &mut impl Write) -> Result<(), String> {
-    let files = evtxfile::list_files(&params.path, params.recursive);
+    let walk = evtxfile::list_files(&params.path, params.recursive);
+    for warning in &walk.warnings {
+        log("WARN", &format!("{}: {warning}", stanza.name));
+    }
+    let files = walk.files;
     log("INFO", &format!("{}: {} EVTX file(s) under {}", stanza.name, files.len(), params.path.display()));
     let sourcetype = stanza.param("sourcetype").filter(|s| !s.is_empty()).unwrap_or("XmlWinEventLog");
     let index = stanza.param("index").filter(|s| !s.is_empty());

@@ -4,19 +4,18 @@
 
 pub mod accounts;
 pub mod cmdline;
-pub mod fields;
 pub mod indicators;
 mod memo;
 mod process;
-pub mod raw;
 mod task_event;
 pub mod taskxml;
 
 use std::borrow::Cow;
 use std::rc::Rc;
 
+use crate::event::{EventFields, Field, WithRaw};
+
 pub use accounts::Privilege;
-pub use fields::{EventFields, Field, FieldList, FieldNames};
 pub use task_event::TaskXmlMemo;
 
 /// The verdict written to `systemtask_verdict`.
@@ -28,6 +27,8 @@ pub enum Verdict {
     Suppressed,
     /// About a scheduled task, but not an alert.
     Benign,
+    /// The event could not be analysed (a fault in the analysis); it passes through marked.
+    Error,
 }
 
 impl Verdict {
@@ -36,6 +37,7 @@ impl Verdict {
             Verdict::Alert => "alert",
             Verdict::Suppressed => "suppressed",
             Verdict::Benign => "benign",
+            Verdict::Error => "error",
         }
     }
 }
@@ -117,50 +119,6 @@ pub const SEVERITY: &str = "medium";
 const TASK_EVENTS: [u32; 5] = [4698, 4699, 4700, 4701, 4702];
 const PROCESS_EVENTS: [u32; 2] = [1, 4688];
 
-/// An event's fields, falling back to `_raw` when the search head did not extract them. Whether
-/// it did is judged once per event from the field that carries the evidence (`primary`): when
-/// that was extracted, a missing optional field is simply absent, and `_raw` is never scanned.
-struct WithRaw<'a, E: EventFields + ?Sized> {
-    event: &'a E,
-    raw: Option<Cow<'a, str>>,
-}
-
-impl<'a, E: EventFields + ?Sized> WithRaw<'a, E> {
-    fn new(event: &'a E, primary: &[Field]) -> Self {
-        let extracted = primary.iter().any(|&f| event.has(f));
-        WithRaw { event, raw: if extracted { None } else { event.get(Field::Raw) } }
-    }
-
-    fn get(&self, field: Field) -> Option<Cow<'_, str>> {
-        if let Some(v) = self.event.get(field) {
-            return Some(v);
-        }
-        raw::field(self.raw.as_deref()?, field).map(Cow::Owned)
-    }
-
-    fn get_into(&self, field: Field, buf: &mut String) -> bool {
-        if self.event.get_into(field, buf) {
-            return true;
-        }
-        match self.raw.as_deref().and_then(|r| raw::field(r, field)) {
-            Some(v) => {
-                buf.push_str(&v);
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn has(&self, field: Field) -> bool {
-        self.event.has(field) || self.raw.as_deref().is_some_and(|r| raw::field(r, field).is_some())
-    }
-
-    /// The stored form of an extracted field (never of one recovered from `_raw`).
-    fn stored(&self, field: Field) -> Option<&[u8]> {
-        self.event.stored(field)
-    }
-}
-
 /// Analyzes one event. `None` means the event is not about scheduled tasks: it passes through
 /// untouched. The cost for such events is one field lookup (or a `_raw` scan for the event
 /// code when no event-code field exists).
@@ -170,25 +128,16 @@ pub fn analyze<E: EventFields + ?Sized>(event: &E) -> Option<Finding> {
 
 /// [`analyze`], remembering what each distinct task XML says in `cache` across events.
 pub fn analyze_with<E: EventFields + ?Sized>(event: &E, cache: Option<&mut TaskXmlMemo>) -> Option<Finding> {
-    let code = match event.get(Field::EventCode) {
-        Some(v) => v.trim().parse::<u32>().ok(),
-        None => event.get(Field::Raw).and_then(|r| raw::event_code(&r)),
-    };
-    const TASK_PRIMARY: [Field; 3] = [Field::TaskContent, Field::TaskContentNew, Field::TaskName];
-    const PROCESS_PRIMARY: [Field; 1] = [Field::CommandLine];
-    let mut finding = match code {
-        Some(c) if TASK_EVENTS.contains(&c) => task_event::analyze(&WithRaw::new(event, &TASK_PRIMARY), c, cache),
-        Some(c) if PROCESS_EVENTS.contains(&c) => process::analyze(&WithRaw::new(event, &PROCESS_PRIMARY), Some(c)),
+    let view = WithRaw::new(event);
+    let mut finding = match view.event_code() {
+        Some(c) if TASK_EVENTS.contains(&c) => task_event::analyze(&view, c, cache),
+        Some(c) if PROCESS_EVENTS.contains(&c) => process::analyze(&view, Some(c)),
         Some(_) => None,
         // CIM process events carry no event code, only a command line.
-        None if event.has(Field::CommandLine) => process::analyze(&WithRaw { event, raw: None }, None),
+        None if event.has(Field::CommandLine) => process::analyze(&view, None),
         None => None,
     }?;
-    finding.host = event
-        .get(Field::Computer)
-        .or_else(|| event.get(Field::Host))
-        .map(Cow::into_owned)
-        .or_else(|| event.get(Field::Raw).and_then(|r| raw::field(&r, Field::Computer)));
+    finding.host = view.get(Field::Computer).or_else(|| view.get(Field::Host)).map(Cow::into_owned);
     Some(finding)
 }
 
@@ -219,7 +168,7 @@ fn concat_text(parts: &[&str]) -> Text {
 }
 
 /// The creator as `DOMAIN\user`, from the subject fields.
-fn subject_account<E: EventFields + ?Sized>(view: &WithRaw<'_, E>) -> Option<Text> {
+fn subject_account<V: EventFields + ?Sized>(view: &V) -> Option<Text> {
     let user = view.get(Field::SubjectUserName)?;
     match view.get(Field::SubjectDomainName) {
         Some(domain) if !domain.is_empty() && domain != "-" => Some(concat_text(&[&domain, "\\", &user])),

@@ -3,8 +3,8 @@
 
 use super::accounts::{self, Privilege};
 use super::cmdline::{self, split_args, split_program};
-use super::fields::{EventFields, Field};
-use super::{Finding, NormalizedAction, TaskInfo, Text, Verdict, WithRaw, action_reason, indicators, subject_account};
+use super::{Finding, NormalizedAction, TaskInfo, Text, Verdict, action_reason, indicators, subject_account};
+use crate::event::{EventFields, Field};
 
 /// How deep `cmd /c cmd /c ...` and `powershell -c "cmd /c ..."` nesting is followed.
 const MAX_DEPTH: u8 = 4;
@@ -45,7 +45,7 @@ struct Runner {
     is_system: bool,
 }
 
-pub(super) fn analyze<E: EventFields + ?Sized>(view: &WithRaw<'_, E>, code: Option<u32>) -> Option<Finding> {
+pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: Option<u32>) -> Option<Finding> {
     let line = view.get(Field::CommandLine)?;
     let line = cmdline::decode_entities_if_escaped(&line);
     let (program, rest) = split_program(&line);
@@ -82,7 +82,7 @@ pub(super) fn analyze<E: EventFields + ?Sized>(view: &WithRaw<'_, E>, code: Opti
     Some(best)
 }
 
-fn runner<E: EventFields + ?Sized>(view: &WithRaw<'_, E>, code: Option<u32>) -> Runner {
+fn runner<V: EventFields + ?Sized>(view: &V, code: Option<u32>) -> Runner {
     if let Some(user) = view.get(Field::ProcessUser) {
         return Runner { is_system: accounts::is_system(&user), name: Some(Text::from(&*user)) };
     }

@@ -4,9 +4,9 @@ use std::borrow::Cow;
 use std::rc::Rc;
 
 use super::accounts::{self, Privilege};
-use super::fields::{EventFields, Field};
 use super::memo::Memo;
-use super::{Finding, NormalizedAction, TaskInfo, Text, Verdict, WithRaw, indicators, subject_account, taskxml};
+use super::{Finding, NormalizedAction, TaskInfo, Text, Verdict, indicators, subject_account, taskxml};
+use crate::event::{EventFields, Field};
 
 /// What a task definition says, independent of the event that carried it: derived once per
 /// distinct XML text (see [`Memo`]).
@@ -76,11 +76,7 @@ fn describe(text: &str) -> Described {
     Described { task: Some(task), uri: xml.uri, reason, normalized: Some(Rc::new(normalized)) }
 }
 
-pub(super) fn analyze<E: EventFields + ?Sized>(
-    view: &WithRaw<'_, E>,
-    code: u32,
-    memo: Option<&mut TaskXmlMemo>,
-) -> Option<Finding> {
+pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: u32, memo: Option<&mut TaskXmlMemo>) -> Option<Finding> {
     let action = match code {
         4698 => "created",
         4699 => "deleted",
@@ -144,13 +140,13 @@ pub(super) fn analyze<E: EventFields + ?Sized>(
     Some(Finding { verdict, reasons, task, host: None, suppressed_by: None, normalized })
 }
 
-fn enabled_by_system<E: EventFields + ?Sized>(view: &WithRaw<'_, E>) -> bool {
+fn enabled_by_system<V: EventFields + ?Sized>(view: &V) -> bool {
     view.get(Field::SubjectUserSid).is_some_and(|s| accounts::is_system(&s))
         || view.get(Field::SubjectLogonId).is_some_and(|l| accounts::is_system_logon_id(&l))
 }
 
 /// Windows 10 1903+ records where the request came from: both `0` means another machine.
-fn remote_creation<E: EventFields + ?Sized>(view: &WithRaw<'_, E>) -> Option<bool> {
+fn remote_creation<V: EventFields + ?Sized>(view: &V) -> Option<bool> {
     let locality = view.get(Field::RpcCallClientLocality)?;
     let pid = view.get(Field::ClientProcessId)?;
     Some(locality.trim() == "0" && pid.trim() == "0")

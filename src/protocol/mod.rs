@@ -70,8 +70,17 @@ pub trait Command {
     fn configure(&mut self, info: &SearchInfo) -> Result<Vec<Message>, String>;
 
     /// Transforms one chunk's CSV body into `out` (cleared by the caller; its spans refer to
-    /// `body`) and returns how many records were written. A header-only or empty body yields 0.
-    fn process(&mut self, body: &[u8], out: &mut crate::record::Spliced) -> Result<u64, crate::error::CsvError>;
+    /// `body`). A header-only or empty body yields 0 records.
+    fn process(&mut self, body: &[u8], out: &mut crate::record::Spliced) -> Result<Processed, crate::error::CsvError>;
+}
+
+/// What one chunk produced besides its body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Processed {
+    /// Records written to the reply body.
+    pub records: u64,
+    /// Inspector messages for this chunk's reply.
+    pub messages: Vec<Message>,
 }
 
 /// Builds reply metadata: `{"type":...,"finished":...,"inspector":{"messages":[[LEVEL,text],...]}}`.

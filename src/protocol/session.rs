@@ -101,14 +101,14 @@ fn drive<R: BufRead, W: Write, C: Command>(
         chunk += 1;
         let finished = request.finished.unwrap_or(false);
         reply.clear();
-        let records = command.process(&body, &mut reply).map_err(|source| ProtocolError::Body {
+        let processed = command.process(&body, &mut reply).map_err(|source| ProtocolError::Body {
             chunk,
             frame: pos.frame,
             source,
         })?;
         // With no records the SDK sends metadata only; do the same.
-        let metadata = reply_metadata(None, Some(finished), &[]);
-        if records == 0 {
+        let metadata = reply_metadata(None, Some(finished), &processed.messages);
+        if processed.records == 0 {
             write_frame(output, &metadata, b"")?;
         } else {
             write_spliced_frame(output, &metadata, &reply, &body)?;

@@ -6,8 +6,17 @@ use std::collections::BTreeMap;
 
 use super::write_field;
 
-/// Converts JSON lines to a CSV body. Errors name the line.
-pub fn to_csv(text: &str) -> Result<Vec<u8>, String> {
+/// A line that is not a JSON object.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("line {line}: {detail}")]
+pub struct JsonlError {
+    pub line: usize,
+    pub detail: String,
+}
+
+/// Converts JSON lines to a CSV body whose header is the union of every object's keys (as
+/// Splunk's chunks are: a key an object lacks is an empty value). Errors name the line.
+pub fn to_csv(text: &str) -> Result<Vec<u8>, JsonlError> {
     let mut rows: Vec<BTreeMap<String, String>> = Vec::new();
     let mut columns: Vec<String> = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -15,9 +24,9 @@ pub fn to_csv(text: &str) -> Result<Vec<u8>, String> {
             continue;
         }
         let value: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
+            serde_json::from_str(line).map_err(|e| JsonlError { line: i + 1, detail: format!("not JSON: {e}") })?;
         let serde_json::Value::Object(obj) = value else {
-            return Err(format!("line {}: not a JSON object", i + 1));
+            return Err(JsonlError { line: i + 1, detail: "not a JSON object".into() });
         };
         let mut row = BTreeMap::new();
         flatten("", &serde_json::Value::Object(obj), &mut row);
@@ -81,6 +90,6 @@ mod tests {
     fn flattens_nested_objects() {
         let csv = super::to_csv("{\"EventID\":4688,\"winlog\":{\"event_data\":{\"CommandLine\":\"a, b\"}}}\n").unwrap();
         assert_eq!(String::from_utf8(csv).unwrap(), "EventID,winlog.event_data.CommandLine\n4688,\"a, b\"\n");
-        assert!(super::to_csv("[1]").unwrap_err().contains("line 1"));
+        assert_eq!(super::to_csv("[1]").unwrap_err().to_string(), "line 1: not a JSON object");
     }
 }

@@ -4,6 +4,7 @@
 pub mod jsonl;
 pub mod scan;
 pub mod sink;
+pub mod union;
 
 pub use scan::{FieldSpan, RecordSpan, Scanner};
 pub use sink::{RecordSink, Spliced};
@@ -43,47 +44,6 @@ fn needs_quotes(value: &[u8]) -> bool {
     memchr::memchr3(b',', b'"', b'\n', value).is_some() || memchr::memchr(b'\r', value).is_some()
 }
 
-/// Appends a multivalue field's plain cell (values joined by `\n`).
-pub fn write_mv_plain<S: AsRef<str>>(out: &mut Vec<u8>, values: &[S], scratch: &mut Vec<u8>) {
-    match values {
-        [] => {}
-        [one] => write_field(out, one.as_ref().as_bytes()),
-        _ => {
-            scratch.clear();
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
-                    scratch.push(b'\n');
-                }
-                scratch.extend_from_slice(v.as_ref().as_bytes());
-            }
-            write_field(out, scratch);
-        }
-    }
-}
-
-/// Appends a multivalue field's `__mv_` cell: `$v1$;$v2$` with `$` doubled, empty for fewer
-/// than two values (Splunk's convention for single values).
-pub fn write_mv_encoded<S: AsRef<str>>(out: &mut Vec<u8>, values: &[S], scratch: &mut Vec<u8>) {
-    if values.len() < 2 {
-        return;
-    }
-    scratch.clear();
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            scratch.push(b';');
-        }
-        scratch.push(b'$');
-        for &b in v.as_ref().as_bytes() {
-            if b == b'$' {
-                scratch.push(b'$');
-            }
-            scratch.push(b);
-        }
-        scratch.push(b'$');
-    }
-    write_field(out, scratch);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,18 +62,5 @@ mod tests {
             write_field(&mut out, value);
             assert_eq!(&out, want);
         }
-    }
-
-    #[test]
-    fn multivalue_cells() {
-        let (mut out, mut scratch) = (Vec::new(), Vec::new());
-        let values = vec!["a".to_string(), "b$c".to_string()];
-        write_mv_plain(&mut out, &values, &mut scratch);
-        out.push(b',');
-        write_mv_encoded(&mut out, &values, &mut scratch);
-        assert_eq!(out, b"\"a\nb$c\",$a$;$b$$c$");
-        out.clear();
-        write_mv_encoded(&mut out, &["one".to_string()], &mut scratch);
-        assert!(out.is_empty());
     }
 }

@@ -4,7 +4,7 @@
 use memchr::memmem;
 use once_cell::sync::Lazy;
 
-use super::fields::Field;
+use super::Field;
 
 /// The event code in `_raw`: `<EventID ...>4698</EventID>`, `EventCode=4698` or `"EventID": 4698`.
 pub fn event_code(raw: &str) -> Option<u32> {

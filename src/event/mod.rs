@@ -1,9 +1,23 @@
-//! The event fields detection reads, and the column names each goes by in Splunk extractions
-//! (XML rendering, classic rendering, CIM, JSON collectors).
+//! Events as detection reads them: logical fields ([`Field`]), whatever layout the event came in.
+//!
+//! - [`layouts`]: the one table of column names each field goes by (XML and classic rendering,
+//!   CIM, Winlogbeat / Elastic Agent, NXLog, EVTX JSON exports), and its resolution against a
+//!   header into per-field candidate columns.
+//! - [`raw`]: fields recovered from `_raw` when no column carries them.
+//! - [`WithRaw`]: a record's fields with `_raw` as every field's last candidate.
+//!
+//! Resolution is per record: in a chunk whose header is the union of several layouts, each event
+//! reads the first candidate column that has a value *for that event*.
+
+pub mod layouts;
+pub mod raw;
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
-/// A logical field. Each has a list of column names tried in order; the first present wins.
+pub use layouts::{ColumnMap, FieldNames};
+
+/// A logical field detection reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Field {
     EventCode,
@@ -49,6 +63,7 @@ impl Field {
         Field::ParentImage,
         Field::ParentCommandLine,
     ];
+    pub const COUNT: usize = Field::ALL.len();
 
     pub fn index(self) -> usize {
         self as usize
@@ -82,47 +97,9 @@ impl Field {
     pub fn from_key(key: &str) -> Option<Field> {
         Field::ALL.iter().copied().find(|f| f.key() == key)
     }
-
-    /// Column names as extractions name them, most specific first. JSON collectors' nested names
-    /// (`winlog.event_data.X`, `event_data.X`) are added by [`Field::candidates`].
-    fn base_names(self) -> &'static [&'static str] {
-        match self {
-            Field::EventCode => &["EventCode", "EventID", "event_id", "winlog.event_id", "event.code"],
-            Field::Raw => &["_raw"],
-            Field::Host => &["host", "dest"],
-            Field::Computer => &["Computer", "ComputerName", "winlog.computer_name", "Hostname"],
-            Field::TaskName => &["TaskName", "Task_Name"],
-            Field::TaskContent => &["TaskContent", "Task_Content"],
-            Field::TaskContentNew => &["TaskContentNew", "Task_New_Content"],
-            Field::SubjectUserName => &["SubjectUserName"],
-            Field::SubjectDomainName => &["SubjectDomainName"],
-            Field::SubjectUserSid => &["SubjectUserSid"],
-            Field::SubjectLogonId => &["SubjectLogonId"],
-            Field::RpcCallClientLocality => &["RpcCallClientLocality"],
-            Field::ClientProcessId => &["ClientProcessId"],
-            Field::CommandLine => &["CommandLine", "Process_Command_Line", "process"],
-            Field::Image => &["Image", "NewProcessName", "New_Process_Name", "process_path"],
-            Field::OriginalFileName => &["OriginalFileName"],
-            Field::ProcessUser => &["User", "user"],
-            Field::ParentImage => &["ParentImage", "ParentProcessName", "Creator_Process_Name", "parent_process_path"],
-            Field::ParentCommandLine => &["ParentCommandLine", "parent_process"],
-        }
-    }
-
-    /// Every column name tried for this field, in order.
-    pub fn candidates(self) -> Vec<String> {
-        let base = self.base_names();
-        let mut out: Vec<String> = base.iter().map(|s| s.to_string()).collect();
-        if !matches!(self, Field::Raw | Field::Host | Field::EventCode) {
-            for prefix in ["winlog.event_data.", "event_data.", "EventData."] {
-                out.push(format!("{prefix}{}", base[0]));
-            }
-        }
-        out
-    }
 }
 
-/// Read access to one event's fields, whatever the input format.
+/// Read access to one event's logical fields, whatever the input format.
 pub trait EventFields {
     /// The field's value, or `None` when absent or empty.
     fn get(&self, field: Field) -> Option<Cow<'_, str>>;
@@ -146,29 +123,68 @@ pub trait EventFields {
     }
 }
 
-/// Resolves a column header to the column index of each logical field, honouring overrides.
-#[derive(Clone, Debug, Default)]
-pub struct FieldNames {
-    overrides: Vec<(Field, String)>,
+/// An event's fields with `_raw` as the last candidate of every field: a field no column
+/// carries for this event is looked for in `_raw` (XML or classic rendering). `_raw` is read
+/// once, and only when some field needs it.
+pub struct WithRaw<'a, E: EventFields + ?Sized> {
+    event: &'a E,
+    raw: OnceCell<Option<Cow<'a, str>>>,
 }
 
-impl FieldNames {
-    pub fn set_override(&mut self, field: Field, column: String) {
-        self.overrides.retain(|(f, _)| *f != field);
-        self.overrides.push((field, column));
+impl<'a, E: EventFields + ?Sized> WithRaw<'a, E> {
+    pub fn new(event: &'a E) -> Self {
+        WithRaw { event, raw: OnceCell::new() }
     }
 
-    /// For each field, the index into `columns` of the column that carries it.
-    pub fn resolve<S: AsRef<str>>(&self, columns: &[S]) -> [Option<usize>; Field::ALL.len()] {
-        let mut map = [None; Field::ALL.len()];
-        let find = |name: &str| columns.iter().position(|c| c.as_ref() == name);
-        for field in Field::ALL {
-            map[field.index()] = match self.overrides.iter().find(|(f, _)| *f == field) {
-                Some((_, column)) => find(column),
-                None => field.candidates().iter().find_map(|c| find(c)),
-            };
+    fn raw(&self) -> Option<&str> {
+        self.raw.get_or_init(|| self.event.get(Field::Raw)).as_deref()
+    }
+
+    fn recover_from_raw(&self, field: Field) -> Option<String> {
+        if matches!(field, Field::Raw | Field::Host) {
+            return None;
         }
-        map
+        let raw = self.raw()?;
+        match field {
+            Field::EventCode => raw::event_code(raw).map(|c| c.to_string()),
+            _ => raw::field(raw, field),
+        }
+    }
+
+    /// The event code, from its column or from `_raw`.
+    pub fn event_code(&self) -> Option<u32> {
+        match self.event.get(Field::EventCode) {
+            Some(v) => v.trim().parse::<u32>().ok(),
+            None => self.raw().and_then(raw::event_code),
+        }
+    }
+}
+
+impl<E: EventFields + ?Sized> EventFields for WithRaw<'_, E> {
+    fn get(&self, field: Field) -> Option<Cow<'_, str>> {
+        self.event.get(field).or_else(|| self.recover_from_raw(field).map(Cow::Owned))
+    }
+
+    fn get_into(&self, field: Field, buf: &mut String) -> bool {
+        if self.event.get_into(field, buf) {
+            return true;
+        }
+        match self.recover_from_raw(field) {
+            Some(v) => {
+                buf.push_str(&v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn has(&self, field: Field) -> bool {
+        self.event.has(field) || self.recover_from_raw(field).is_some()
+    }
+
+    /// The stored form of a field a column carries (never of one recovered from `_raw`).
+    fn stored(&self, field: Field) -> Option<&[u8]> {
+        self.event.stored(field)
     }
 }
 

@@ -1,0 +1,363 @@
+//! The output contract: the columns the command adds to an event, their order, their multivalue
+//! encoding and their length limit. The only place that knows them; the protocol's CSV reply,
+//! `tag`, `hunt`'s CSV and JSON and the terminal table all render [`cells`] of a [`Finding`].
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use crate::detect::{self, Finding, Text, Verdict};
+use crate::record::write_field;
+
+/// The command's columns, in order. Multivalue ones also get a `__mv_` column, after these.
+pub const COLUMNS: [&str; 19] = [
+    "systemtask_verdict",
+    "systemtask_reasons",
+    "systemtask_severity",
+    "systemtask_mitre",
+    "systemtask_suppressed_by",
+    "task_name",
+    "task_action",
+    "task_run_as",
+    "task_privilege",
+    "task_run_level",
+    "task_command",
+    "task_arguments",
+    "task_triggers",
+    "task_hidden",
+    "task_author",
+    "task_creator",
+    "task_remote",
+    "task_evidence",
+    "task_indicators",
+];
+
+/// Columns that hold several values, in the order of their `__mv_` columns.
+pub const MULTIVALUE: [&str; 3] = ["systemtask_reasons", "task_triggers", "task_indicators"];
+
+/// A derived value (task command, arguments, ...) longer than this is cut, at a character
+/// boundary, and marked as cut: the event's own fields keep the whole text. 64 KiB is twice
+/// the longest command line Windows allows (32,767 UTF-16 units).
+pub const MAX_VALUE: usize = 64 * 1024;
+
+/// Whether a column (or its `__mv_` twin) is one of the command's: such columns in the input
+/// came from an earlier run and are recomputed, never duplicated.
+pub fn is_output_column(name: &[u8]) -> bool {
+    let base = name.strip_prefix(b"__mv_").unwrap_or(name);
+    COLUMNS.iter().any(|c| c.as_bytes() == base)
+}
+
+/// The values of a multivalue column.
+#[derive(Clone, Copy, Debug)]
+pub enum Values<'a> {
+    Reasons(&'a [Cow<'static, str>]),
+    Texts(&'a [Text]),
+    Fixed(&'a [&'static str]),
+}
+
+impl<'a> Values<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Reasons(v) => v.len(),
+            Values::Texts(v) => v.len(),
+            Values::Fixed(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, i: usize) -> &'a str {
+        match *self {
+            Values::Reasons(v) => &v[i],
+            Values::Texts(v) => &v[i],
+            Values::Fixed(v) => v[i],
+        }
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = &'a str> {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+}
+
+/// One column's content for one event.
+#[derive(Clone, Copy, Debug)]
+pub enum Cell<'a> {
+    Empty,
+    One(&'a str),
+    Many(Values<'a>),
+}
+
+/// The command's columns for one finding, in [`COLUMNS`] order.
+pub fn cells(f: &Finding) -> [Cell<'_>; COLUMNS.len()] {
+    let t = &f.task;
+    let flagged = matches!(f.verdict, Verdict::Alert | Verdict::Suppressed);
+    fn one(v: Option<&str>) -> Cell<'_> {
+        v.map_or(Cell::Empty, Cell::One)
+    }
+    let boolean = |b: Option<bool>| one(b.map(|b| if b { "true" } else { "false" }));
+    [
+        Cell::One(f.verdict.as_str()),
+        Cell::Many(Values::Reasons(&f.reasons)),
+        one(flagged.then_some(detect::SEVERITY)),
+        one(flagged.then_some(detect::MITRE_TECHNIQUE)),
+        one(f.suppressed_by.as_deref()),
+        one(t.name.as_deref()),
+        one(t.action),
+        one(t.run_as.as_deref()),
+        one(t.privilege.map(|p| p.as_str())),
+        one(t.run_level.as_deref()),
+        one(t.command.as_deref()),
+        one(t.arguments.as_deref()),
+        Cell::Many(Values::Texts(&t.triggers)),
+        boolean(t.hidden),
+        one(t.author.as_deref()),
+        one(t.creator.as_deref()),
+        boolean(t.remote),
+        one(t.evidence),
+        Cell::Many(Values::Fixed(&t.indicators)),
+    ]
+}
+
+/// A value as written: whole, or cut at [`MAX_VALUE`] and marked.
+pub fn clip(value: &str) -> Cow<'_, str> {
+    if value.len() <= MAX_VALUE {
+        return Cow::Borrowed(value);
+    }
+    let mut end = MAX_VALUE;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}… [cut: {} of {} bytes]", &value[..end], end, value.len()))
+}
+
+// ---- CSV (the protocol's reply, `tag`) ----
+
+/// Appends `,name` for every column and `__mv_` column: the end of a header row.
+pub fn write_csv_header(out: &mut Vec<u8>) {
+    for name in COLUMNS {
+        out.push(b',');
+        out.extend_from_slice(name.as_bytes());
+    }
+    for name in MULTIVALUE {
+        out.extend_from_slice(b",__mv_");
+        out.extend_from_slice(name.as_bytes());
+    }
+}
+
+/// Appends `,value` for every column and `__mv_` column of one record (all empty when the
+/// event is not about scheduled tasks). `scratch` is reused between records.
+pub fn write_csv_cells(out: &mut Vec<u8>, finding: Option<&Finding>, scratch: &mut Vec<u8>) {
+    let Some(f) = finding else {
+        out.extend_from_slice(&[b','; COLUMNS.len() + MULTIVALUE.len()]);
+        return;
+    };
+    let cells = cells(f);
+    for cell in &cells {
+        out.push(b',');
+        match *cell {
+            Cell::Empty => {}
+            Cell::One(v) => write_field(out, clip(v).as_bytes()),
+            Cell::Many(values) => write_mv_plain(out, values, scratch),
+        }
+    }
+    for cell in &cells {
+        if let Cell::Many(values) = *cell {
+            out.push(b',');
+            write_mv_encoded(out, values, scratch);
+        }
+    }
+}
+
+/// A multivalue field's plain cell: values joined by `\n`.
+fn write_mv_plain(out: &mut Vec<u8>, values: Values<'_>, scratch: &mut Vec<u8>) {
+    match values.len() {
+        0 => {}
+        1 => write_field(out, clip(values.get(0)).as_bytes()),
+        _ => {
+            scratch.clear();
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    scratch.push(b'\n');
+                }
+                scratch.extend_from_slice(clip(v).as_bytes());
+            }
+            write_field(out, scratch);
+        }
+    }
+}
+
+/// A multivalue field's `__mv_` cell: `$v1$;$v2$` with `$` doubled, empty for fewer than two
+/// values (Splunk's convention for single values).
+fn write_mv_encoded(out: &mut Vec<u8>, values: Values<'_>, scratch: &mut Vec<u8>) {
+    if values.len() < 2 {
+        return;
+    }
+    scratch.clear();
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            scratch.push(b';');
+        }
+        scratch.push(b'$');
+        for &b in clip(v).as_bytes() {
+            if b == b'$' {
+                scratch.push(b'$');
+            }
+            scratch.push(b);
+        }
+        scratch.push(b'$');
+    }
+    write_field(out, scratch);
+}
+
+// ---- Reports (`hunt`, `tag --format table`) ----
+
+/// Where a reported event came from: enough for an analyst to find it again.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    /// The event's `EventRecordID` for EVTX records; the row number (from 1) for exports.
+    pub record: String,
+    pub channel: String,
+    pub computer: String,
+}
+
+/// Columns of a report's CSV before the output contract's.
+const ORIGIN_COLUMNS: [&str; 4] = ["file", "record", "channel", "computer"];
+
+/// A report row: an event's origin and its finding.
+pub struct Reported<'a> {
+    pub origin: &'a Origin,
+    pub finding: &'a Finding,
+}
+
+/// CSV report: origin columns, then the output contract's (multivalue as `\n`-joined text).
+pub fn write_report_csv<'a>(out: impl Write, rows: impl IntoIterator<Item = Reported<'a>>) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(ORIGIN_COLUMNS.iter().chain(COLUMNS.iter()))?;
+    let mut record: Vec<String> = Vec::with_capacity(ORIGIN_COLUMNS.len() + COLUMNS.len());
+    for row in rows {
+        record.clear();
+        let o = row.origin;
+        record.extend([o.file.clone(), o.record.clone(), o.channel.clone(), o.computer.clone()]);
+        record.extend(cells(row.finding).iter().map(|cell| match *cell {
+            Cell::Empty => String::new(),
+            Cell::One(v) => clip(v).into_owned(),
+            Cell::Many(values) => values.iter().map(clip).collect::<Vec<_>>().join("\n"),
+        }));
+        w.write_record(&record)?;
+    }
+    w.flush()
+}
+
+/// JSON lines report: one object per event, multivalue columns as arrays, empty ones left out.
+pub fn write_report_json<'a>(mut out: impl Write, rows: impl IntoIterator<Item = Reported<'a>>) -> io::Result<()> {
+    use serde_json::{Map, Value};
+    for row in rows {
+        let o = row.origin;
+        let mut object = Map::new();
+        for (name, value) in ORIGIN_COLUMNS.iter().zip([&o.file, &o.record, &o.channel, &o.computer]) {
+            object.insert(name.to_string(), Value::String(value.clone()));
+        }
+        for (name, cell) in COLUMNS.iter().zip(cells(row.finding)) {
+            let value = match cell {
+                Cell::Empty => continue,
+                Cell::One(v) => Value::String(clip(v).into_owned()),
+                Cell::Many(values) if values.is_empty() => continue,
+                Cell::Many(values) => {
+                    Value::Array(values.iter().map(|v| Value::String(clip(v).into_owned())).collect())
+                }
+            };
+            object.insert(name.to_string(), value);
+        }
+        serde_json::to_writer(&mut out, &Value::Object(object))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+/// The triage table's header: the columns an analyst reads first.
+pub fn write_table_header(out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<10}  {:<8}  {:<24}  {:<44}  {:<20}  {:<40}  {:<24}  {:<28}  reasons",
+        "verdict", "action", "host", "task", "run as", "command", "creator", "suppressed by"
+    )
+}
+
+/// One line of the triage table.
+pub fn write_table_row(out: &mut impl Write, finding: &Finding) -> io::Result<()> {
+    let t = &finding.task;
+    let fit = |s: Option<&str>, n: usize| {
+        let s = s.unwrap_or("").replace(['\n', '\r'], " ");
+        if s.chars().count() > n { format!("{}…", s.chars().take(n - 1).collect::<String>()) } else { s }
+    };
+    writeln!(
+        out,
+        "{:<10}  {:<8}  {:<24}  {:<44}  {:<20}  {:<40}  {:<24}  {:<28}  {}",
+        finding.verdict.as_str(),
+        t.action.unwrap_or(""),
+        fit(finding.host.as_deref(), 24),
+        fit(t.name.as_deref(), 44),
+        fit(t.run_as.as_deref(), 20),
+        fit(t.command.as_deref(), 40),
+        fit(t.creator.as_deref(), 24),
+        fit(finding.suppressed_by.as_deref(), 28),
+        fit(Some(&finding.reasons.join("; ")), 200),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::TaskInfo;
+
+    fn finding() -> Finding {
+        Finding {
+            verdict: Verdict::Alert,
+            reasons: vec!["principal S-1-5-18".into(), "task created".into()],
+            task: TaskInfo {
+                name: Some("\\x".into()),
+                arguments: Some("a$b".repeat(30_000).into()),
+                triggers: vec!["boot".into()],
+                ..TaskInfo::default()
+            },
+            host: None,
+            suppressed_by: None,
+            normalized: None,
+        }
+    }
+
+    #[test]
+    fn csv_cells_line_up_with_the_header() {
+        let mut header = b"_raw".to_vec();
+        write_csv_header(&mut header);
+        let mut row = b"x".to_vec();
+        write_csv_cells(&mut row, Some(&finding()), &mut Vec::new());
+        let mut empty = b"y".to_vec();
+        write_csv_cells(&mut empty, None, &mut Vec::new());
+        let body = [header, b"\n".to_vec(), row, b"\n".to_vec(), empty, b"\n".to_vec()].concat();
+        let mut r = csv::Reader::from_reader(&body[..]);
+        let names: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(names.len(), 1 + COLUMNS.len() + MULTIVALUE.len());
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        let col = |n: &str| names.iter().position(|c| c == n).unwrap();
+        assert_eq!(&rows[0][col("systemtask_verdict")], "alert");
+        assert_eq!(&rows[0][col("systemtask_severity")], "medium");
+        assert_eq!(&rows[0][col("systemtask_reasons")], "principal S-1-5-18\ntask created");
+        assert_eq!(&rows[0][col("__mv_systemtask_reasons")], "$principal S-1-5-18$;$task created$");
+        assert_eq!(&rows[0][col("task_triggers")], "boot");
+        assert_eq!(&rows[0][col("__mv_task_triggers")], "");
+        let args = &rows[0][col("task_arguments")];
+        assert!(args.len() < MAX_VALUE + 64 && args.ends_with("[cut: 65536 of 90000 bytes]"), "{}", args.len());
+        assert!(rows[1].iter().skip(1).all(str::is_empty));
+    }
+
+    #[test]
+    fn clipping_respects_character_boundaries() {
+        let text = "é".repeat(MAX_VALUE);
+        let cut = clip(&text);
+        assert!(cut.contains("[cut: 65536 of 131072 bytes]"));
+        assert_eq!(clip("short"), "short");
+    }
+}
