@@ -14,7 +14,8 @@ for target in session record_path task_xml command_line evtx_reader; do
   max_len=65536
   [ "$target" = evtx_reader ] && max_len=262144
   echo "== $target for ${secs}s ($(date -u +%H:%M:%S))" >> fuzz/campaign.log
-  cargo fuzz run -O "$target" "fuzz/corpus/$target" -- -max_total_time="$secs" -max_len="$max_len" -rss_limit_mb=2048 \
+  dict=(); [ -f "fuzz/$target.dict" ] && dict=(-dict="fuzz/$target.dict")
+  cargo fuzz run -O "$target" "fuzz/corpus/$target" -- "${dict[@]}" -max_total_time="$secs" -max_len="$max_len" -rss_limit_mb=2048 \
     > "fuzz/$target.log" 2>&1
   echo "exit=$? $(grep -E '^#[0-9]+.*(DONE|pulse)' "fuzz/$target.log" | tail -1)" >> fuzz/campaign.log
   grep -E "SUMMARY|panicked|ERROR" "fuzz/$target.log" | head -5 >> fuzz/campaign.log

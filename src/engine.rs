@@ -310,3 +310,39 @@ impl EventFields for Row<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An event source that faults when read: a stand-in for a future bug in the analysis.
+    struct Faulty;
+
+    impl EventFields for Faulty {
+        fn get(&self, field: Field) -> Option<Cow<'_, str>> {
+            match field {
+                Field::EventCode => Some("4688".into()),
+                _ => panic!("simulated fault reading {field:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_fault_in_one_event_marks_that_event_and_nothing_else() {
+        let policy = Policy::default();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let mut memo = detect::TaskXmlMemo::default();
+        let faulty = policy.evaluate(&Faulty, Some(&mut memo));
+        std::panic::set_hook(previous);
+        let f = faulty.unwrap();
+        assert_eq!(f.verdict, Verdict::Error);
+        assert!(f.reasons[0].starts_with("analysis failed: simulated fault"), "{:?}", f.reasons);
+        // The next event is analysed as usual.
+        let ok = crate::event::FieldList(vec![
+            (Field::EventCode, "1".into()),
+            (Field::CommandLine, "schtasks /create /tn x /tr c:\\x.exe /ru SYSTEM".into()),
+        ]);
+        assert_eq!(policy.evaluate(&ok, Some(&mut memo)).map(|f| f.verdict), Some(Verdict::Alert));
+    }
+}

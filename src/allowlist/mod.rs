@@ -92,6 +92,8 @@ pub struct Allowlist {
     /// Entries whose name pattern starts with a literal folder (`\Vendor\Updater*`), by that
     /// folder: an event's name is probed once per folder level.
     by_folder: HashMap<String, Vec<usize>>,
+    /// The distinct lengths of `by_folder`'s keys, ascending.
+    folder_lengths: Vec<usize>,
     /// Entries without a usable name key whose command is literal, by normalized command.
     by_command: HashMap<String, Vec<usize>>,
     /// Entries that must be tried for every event (no literal name, folder or command).
@@ -195,6 +197,9 @@ impl Allowlist {
             }
             list.entries.push(entry);
         }
+        list.folder_lengths = list.by_folder.keys().map(String::len).collect();
+        list.folder_lengths.sort_unstable();
+        list.folder_lengths.dedup();
         Ok(list)
     }
 
@@ -233,8 +238,14 @@ impl Allowlist {
                 && e.creator.as_ref().is_none_or(|p| p.matches(creator()))
                 && e.host.as_ref().is_none_or(|p| p.matches(host()))
         };
-        // Every folder the name lies in: `\a\b\c` -> `\`, `\a\`, `\a\b\`.
-        let folders = name.match_indices('\\').flat_map(|(i, _)| probe(&self.by_folder, &name[..=i]));
+        // The folders the name lies in that entries name: only prefixes of the lengths the
+        // entries' folders have are probed, so a name of thousands of `\` costs a few probes,
+        // not one hash per `\`.
+        let folders = self
+            .folder_lengths
+            .iter()
+            .filter(|&&len| name.len() >= len && name.as_bytes()[len - 1] == b'\\' && name.is_char_boundary(len))
+            .flat_map(|&len| probe(&self.by_folder, &name[..len]));
         let by_command = if self.by_command.is_empty() { &[][..] } else { probe(&self.by_command, command) };
         probe(&self.by_name, &name)
             .iter()

@@ -6,7 +6,8 @@ use std::borrow::Cow;
 
 /// Splits a command line into arguments with the rules of `CommandLineToArgvW` / the MSVC
 /// runtime: the program name ends at the closing quote or first blank; afterwards `"` toggles
-/// quoting, `""` inside quotes is a literal quote, and backslashes are literal unless they
+/// quoting, `""` inside quotes is a literal quote, only blanks and tabs separate arguments (a
+/// newline is part of one), and backslashes are literal unless they
 /// precede a quote (2n backslashes + `"` = n backslashes and a toggle; 2n+1 = n and a `"`).
 pub fn split_args(line: &str) -> Vec<String> {
     let mut args = Vec::new();
@@ -15,33 +16,31 @@ pub fn split_args(line: &str) -> Vec<String> {
         return args;
     }
     args.push(program.into_owned());
-    let chars: Vec<char> = rest.chars().collect();
-    let mut i = 0;
+    // One pass over the characters; a run of backslashes is counted, then judged by what
+    // follows it.
+    let mut chars = rest.chars().peekable();
     let mut current = String::new();
     let mut in_arg = false;
     let mut in_quotes = false;
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some(c) = chars.next() {
         match c {
-            ' ' | '\t' | '\n' | '\r' if !in_quotes => {
+            ' ' | '\t' if !in_quotes => {
                 if in_arg {
                     args.push(std::mem::take(&mut current));
                     in_arg = false;
                 }
-                i += 1;
             }
             '\\' => {
-                let mut n = 0;
-                while i < chars.len() && chars[i] == '\\' {
+                let mut n = 1;
+                while chars.next_if_eq(&'\\').is_some() {
                     n += 1;
-                    i += 1;
                 }
                 in_arg = true;
-                if i < chars.len() && chars[i] == '"' {
+                if chars.peek() == Some(&'"') {
                     current.extend(std::iter::repeat_n('\\', n / 2));
                     if n % 2 == 1 {
                         current.push('"');
-                        i += 1;
+                        chars.next();
                     }
                 } else {
                     current.extend(std::iter::repeat_n('\\', n));
@@ -49,18 +48,15 @@ pub fn split_args(line: &str) -> Vec<String> {
             }
             '"' => {
                 in_arg = true;
-                if in_quotes && chars.get(i + 1) == Some(&'"') {
+                if in_quotes && chars.next_if_eq(&'"').is_some() {
                     current.push('"');
-                    i += 2;
                 } else {
                     in_quotes = !in_quotes;
-                    i += 1;
                 }
             }
             _ => {
                 in_arg = true;
                 current.push(c);
-                i += 1;
             }
         }
     }
@@ -68,6 +64,26 @@ pub fn split_args(line: &str) -> Vec<String> {
         args.push(current);
     }
     args
+}
+
+/// Joins arguments into one command line the way Windows' own quoting does it (the inverse of
+/// [`split_args`] for arguments without quotes): an argument with blanks is quoted.
+pub fn join_args<S: AsRef<str>>(args: &[S]) -> String {
+    let mut line = String::new();
+    for (i, arg) in args.iter().enumerate() {
+        let arg = arg.as_ref();
+        if i > 0 {
+            line.push(' ');
+        }
+        if arg.is_empty() || arg.contains([' ', '\t']) {
+            line.push('"');
+            line.push_str(arg);
+            line.push('"');
+        } else {
+            line.push_str(arg);
+        }
+    }
+    line
 }
 
 /// Splits off the program name with the first-argument rule (no escapes; a quoted name ends at
@@ -205,20 +221,19 @@ fn push_command(out: &mut Vec<String>, current: &mut String) {
 
 /// Drops redirection tokens (`>`, `2>&1`, `> nul`, ...) from arguments of a cmd chain element.
 pub fn strip_redirections(args: &mut Vec<String>) {
-    let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_str();
+    // One pass: a bare operator (`>`, `>>`, `<`) also drops the target that follows it.
+    let mut drop_next = false;
+    args.retain(|a| {
+        if std::mem::take(&mut drop_next) {
+            return false;
+        }
         let body = a.trim_start_matches(|c: char| c.is_ascii_digit());
         if body.starts_with('>') || body.starts_with('<') {
-            let bare = matches!(body, ">" | ">>" | "<");
-            args.remove(i);
-            if bare && i < args.len() {
-                args.remove(i);
-            }
-        } else {
-            i += 1;
+            drop_next = matches!(body, ">" | ">>" | "<");
+            return false;
         }
-    }
+        true
+    });
 }
 
 /// Decodes the XML entities that NXLog-style sources leave in command lines (`&amp;`, `&quot;`).

@@ -3,9 +3,11 @@
 //! [`EventFields`], findings go out as plain data.
 
 pub mod accounts;
+pub mod casefold;
 pub mod cmdline;
 pub mod indicators;
 mod memo;
+pub mod powershell;
 mod process;
 mod task_event;
 pub mod taskxml;

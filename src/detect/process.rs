@@ -2,12 +2,17 @@
 //! `cmd.exe /c` chains and PowerShell's ScheduledTasks cmdlets, read as Windows parses them.
 
 use super::accounts::{self, Privilege};
+use super::casefold;
 use super::cmdline::{self, split_args, split_program};
+use super::powershell::{self, HostScript};
 use super::{Finding, NormalizedAction, TaskInfo, Text, Verdict, action_reason, indicators, subject_account};
 use crate::event::{EventFields, Field};
 
 /// How deep `cmd /c cmd /c ...` and `powershell -c "cmd /c ..."` nesting is followed.
 const MAX_DEPTH: u8 = 4;
+
+/// The longest command line Windows allows, 32,767 UTF-16 units, as UTF-8 bytes at most.
+const MAX_COMMAND_LINE: usize = 32_767 * 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Program {
@@ -17,20 +22,21 @@ enum Program {
     PowerShell,
 }
 
-/// The program a base name (see [`cmdline::program_base`]) names, in any case. No allocation:
-/// every process event is checked, and nearly all are ruled out here.
+/// The program a base name (see [`cmdline::program_base`]) names, in any case as Windows
+/// resolves file names ([`casefold`]). No allocation: every process event is checked, and
+/// nearly all are ruled out here.
 fn program_of(base: &str) -> Option<Program> {
-    if !base.is_ascii() {
-        // Unicode case folding can still yield an ASCII name.
-        let lower = base.to_lowercase();
-        return if lower.is_ascii() { program_of(&lower) } else { None };
-    }
     let mut buf = [0u8; 16];
-    let name = buf.get_mut(..base.len())?;
-    for (d, s) in name.iter_mut().zip(base.bytes()) {
-        *d = s.to_ascii_lowercase();
+    let mut len = 0;
+    for c in base.chars() {
+        let c = casefold::fold(c);
+        if !c.is_ascii() || len == buf.len() {
+            return None;
+        }
+        buf[len] = c as u8;
+        len += 1;
     }
-    match &*name {
+    match &buf[..len] {
         b"schtasks" | b"sctasks" => Some(Program::Schtasks),
         b"at" => Some(Program::At),
         b"cmd" => Some(Program::Cmd),
@@ -47,6 +53,19 @@ struct Runner {
 
 pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: Option<u32>) -> Option<Finding> {
     let line = view.get(Field::CommandLine)?;
+    // Windows caps a command line at 32,767 UTF-16 units (at most 98,301 bytes of UTF-8); a
+    // longer value did not come from a process creation. Only that much is analysed, so one
+    // value cannot make the analysis costly, whatever a source sends.
+    let (line, cut) = match line.len() {
+        n if n <= MAX_COMMAND_LINE => (line, false),
+        _ => {
+            let mut end = MAX_COMMAND_LINE;
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            (std::borrow::Cow::Owned(line[..end].to_string()), true)
+        }
+    };
     let line = cmdline::decode_entities_if_escaped(&line);
     let (program, rest) = split_program(&line);
     let original = view.get(Field::OriginalFileName);
@@ -79,6 +98,9 @@ pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: Option<u32>) -> O
     if best.verdict == Verdict::Alert {
         best.reasons.push(action_reason(best.task.action.unwrap_or("created")).into());
     }
+    if cut {
+        best.reasons.push("command line longer than Windows allows: its first 98,301 bytes analysed".into());
+    }
     Some(best)
 }
 
@@ -95,21 +117,13 @@ fn runner<V: EventFields + ?Sized>(view: &V, code: Option<u32>) -> Runner {
     Runner { name: None, is_system: false }
 }
 
+/// A command line (as Windows hands it to the program) of a task program.
 fn collect(kind: Program, line: &str, rest: &str, runner: &Runner, depth: u8, out: &mut Vec<Finding>) {
     if depth > MAX_DEPTH {
         return;
     }
     match kind {
-        Program::Schtasks => {
-            let mut args = split_args(line);
-            cmdline::strip_redirections(&mut args);
-            out.extend(schtasks(&args, runner));
-        }
-        Program::At => {
-            let mut args = split_args(line);
-            cmdline::strip_redirections(&mut args);
-            out.extend(at(&args));
-        }
+        Program::Schtasks | Program::At | Program::PowerShell => native(kind, split_args(line), runner, depth, out),
         Program::Cmd => {
             for command in cmdline::cmd_commands(rest).unwrap_or_default() {
                 let (program, sub_rest) = split_program(&command);
@@ -118,7 +132,6 @@ fn collect(kind: Program, line: &str, rest: &str, runner: &Runner, depth: u8, ou
                 }
             }
         }
-        Program::PowerShell => powershell(line, runner, depth, out),
     }
 }
 
@@ -174,7 +187,7 @@ fn parse_schtasks(args: &[String]) -> SchtasksCall {
         let arg = &args[i];
         i += 1;
         let Some(name) = arg.strip_prefix('/').or_else(|| arg.strip_prefix('-')) else { continue };
-        let name = name.to_lowercase();
+        let name: String = name.chars().map(casefold::fold).collect();
         let verb = match name.as_str() {
             "create" => Some(Verb::Create),
             "change" => Some(Verb::Change),
@@ -331,234 +344,264 @@ fn is_time(s: &str) -> bool {
     digits(h, 2) && digits(m, 2) && parts.all(|p| digits(p, 2))
 }
 
-/// PowerShell: ScheduledTasks cmdlets and `schtasks` invoked from the script, including a
-/// script passed as `-EncodedCommand`.
-fn powershell(line: &str, runner: &Runner, depth: u8, out: &mut Vec<Finding>) {
-    let mut scripts = vec![line.to_string()];
-    if let Some(decoded) = encoded_command(line) {
-        scripts.push(decoded);
+/// PowerShell: the host's script (`-Command`, or `-EncodedCommand` decoded), read statement
+/// by statement for ScheduledTasks cmdlets and for the native commands it starts.
+fn powershell(args: &[String], runner: &Runner, depth: u8, out: &mut Vec<Finding>) {
+    let script = match powershell::host_script(args.get(1..).unwrap_or_default()) {
+        Some(HostScript::Command(script) | HostScript::Encoded(Some(script))) => script,
+        _ => return,
+    };
+    script_findings(&script, runner, depth, out);
+}
+
+fn script_findings(script: &str, runner: &Runner, depth: u8, out: &mut Vec<Finding>) {
+    if depth > MAX_DEPTH {
+        return;
     }
-    for script in scripts {
-        let lower = script.to_lowercase();
-        if let Some(f) = scheduled_task_cmdlets(&script, &lower, runner) {
-            out.push(f);
+    let statements = powershell::statements(script);
+    let mut cmdlets = Cmdlets::default();
+    for statement in &statements {
+        let Some((name, rest)) = powershell::command(statement) else { continue };
+        // Module-qualified names (`ScheduledTasks\Register-ScheduledTask`) and paths alike.
+        let base = cmdline::program_base(name);
+        if let Some(kind) = program_of(base) {
+            // PowerShell hands a native program its tokens, quotes and escapes resolved.
+            let args: Vec<String> =
+                std::iter::once(name).chain(rest.iter().map(|t| t.text.as_str())).map(String::from).collect();
+            native(kind, args, runner, depth + 1, out);
+        } else if START_PROCESS.iter().any(|n| casefold::names(base, n)) {
+            start_process(rest, runner, depth, out);
+        } else {
+            cmdlets.add(base, rest);
         }
-        // `schtasks ...` statements inside the script.
-        let mut from = 0;
-        while let Some(i) = lower[from..].find("schtasks").map(|i| i + from) {
-            from = i + "schtasks".len();
-            let word_start = i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric();
-            if !word_start || !lower[from..].starts_with([' ', '.', '\t']) {
-                continue;
-            }
-            let end = statement_end(&script, from);
-            collect(Program::Schtasks, &script[i..end], "", runner, depth + 1, out);
+    }
+    out.extend(cmdlets.finding(runner));
+}
+
+/// A native task program with its arguments as it receives them.
+fn native(kind: Program, mut args: Vec<String>, runner: &Runner, depth: u8, out: &mut Vec<Finding>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match kind {
+        Program::Schtasks => {
+            cmdline::strip_redirections(&mut args);
+            out.extend(schtasks(&args, runner));
         }
+        Program::At => {
+            cmdline::strip_redirections(&mut args);
+            out.extend(at(&args));
+        }
+        Program::Cmd => {
+            // cmd.exe reads its command line as text: the arguments joined as Windows quotes them.
+            let line = cmdline::join_args(&args);
+            let (_, rest) = split_program(&line);
+            collect(Program::Cmd, &line, rest, runner, depth, out);
+        }
+        Program::PowerShell => powershell(&args, runner, depth, out),
     }
 }
 
-fn statement_end(s: &str, from: usize) -> usize {
-    let mut quote: Option<char> = None;
-    for (i, c) in s[from..].char_indices() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, ';' | '\n' | '|' | '}') => return from + i,
-            _ => {}
-        }
-    }
-    s.len()
+const START_PROCESS: [&str; 3] = ["start-process", "saps", "start"];
+
+/// `Start-Process [-FilePath] prog [-ArgumentList] args...`: the program it starts.
+fn start_process(tokens: &[powershell::Token], runner: &Runner, depth: u8, out: &mut Vec<Finding>) {
+    const PARAMETERS: &[&str] = &[
+        "filepath",
+        "argumentlist",
+        "credential",
+        "workingdirectory",
+        "loaduserprofile",
+        "nonewwindow",
+        "passthru",
+        "redirectstandarderror",
+        "redirectstandardinput",
+        "redirectstandardoutput",
+        "windowstyle",
+        "wait",
+        "useshellexecute",
+        "verb",
+        "environment",
+    ];
+    let bound = powershell::bind(tokens, PARAMETERS, &["filepath", "argumentlist"]);
+    let Some(file) = value(&bound, "filepath") else { return };
+    let Some(kind) = program_of(cmdline::program_base(file)) else { return };
+    // Start-Process joins an argument array (`'/create','/ru','SYSTEM'`) with blanks into the
+    // program's command line, which the program then splits by Windows' rules.
+    let list = value(&bound, "argumentlist").unwrap_or("").replace(',', " ");
+    let args = split_args(&format!("\"{file}\" {list}"));
+    native(kind, args, runner, depth + 1, out);
 }
 
-/// Splits a PowerShell statement into tokens on blanks outside quotes.
-fn ps_tokens(statement: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    let mut current = String::new();
-    let mut quote: Option<char> = None;
-    for c in statement.chars() {
-        match (quote, c) {
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                current.push(c);
-            }
-            (Some(q), c) if c == q => {
-                quote = None;
-                current.push(c);
-            }
-            (None, ' ' | '\t' | '\r' | '\n') => {
-                if !current.is_empty() {
-                    tokens.push(std::mem::take(&mut current));
+type Bound<'t> = Vec<(&'static str, Option<&'t str>)>;
+
+fn value<'t>(bound: &Bound<'t>, name: &str) -> Option<&'t str> {
+    bound.iter().find(|(n, _)| *n == name).and_then(|(_, v)| *v)
+}
+
+/// The ScheduledTasks cmdlets of one script, bound to their parameters.
+#[derive(Default)]
+struct Cmdlets<'t> {
+    /// Register-ScheduledTask ("created") or Set-ScheduledTask ("updated").
+    change: Option<(&'static str, Bound<'t>)>,
+    principal: Option<Bound<'t>>,
+    action: Option<Bound<'t>>,
+    trigger: Option<Bound<'t>>,
+    /// Another ScheduledTasks cmdlet: its name and the action it stands for.
+    other: Option<(&'static str, &'static str, Bound<'t>)>,
+}
+
+const REGISTER: &[&str] = &[
+    "taskname",
+    "taskpath",
+    "action",
+    "trigger",
+    "settings",
+    "user",
+    "password",
+    "runlevel",
+    "description",
+    "principal",
+    "inputobject",
+    "xml",
+    "force",
+    "cimsession",
+    "throttlelimit",
+    "asjob",
+];
+const SET: &[&str] = &[
+    "taskname",
+    "taskpath",
+    "action",
+    "trigger",
+    "settings",
+    "user",
+    "password",
+    "principal",
+    "inputobject",
+    "cimsession",
+    "throttlelimit",
+    "asjob",
+];
+const PRINCIPAL: &[&str] = &[
+    "userid",
+    "groupid",
+    "logontype",
+    "runlevel",
+    "processtokensidtype",
+    "requiredprivilege",
+    "id",
+    "cimsession",
+    "throttlelimit",
+    "asjob",
+];
+const ACTION: &[&str] = &["execute", "argument", "workingdirectory", "id", "cimsession", "throttlelimit", "asjob"];
+const TRIGGER: &[&str] = &[
+    "once",
+    "daily",
+    "weekly",
+    "atstartup",
+    "atlogon",
+    "at",
+    "daysinterval",
+    "weeksinterval",
+    "daysofweek",
+    "randomdelay",
+    "repetitioninterval",
+    "repetitionduration",
+    "user",
+    "cimsession",
+    "throttlelimit",
+    "asjob",
+];
+const BY_NAME: &[&str] = &["taskname", "taskpath", "inputobject", "cimsession", "throttlelimit", "asjob", "passthru"];
+
+impl<'t> Cmdlets<'t> {
+    fn add(&mut self, name: &str, rest: &'t [powershell::Token]) {
+        let is = |cmdlet: &str| casefold::names(name, cmdlet);
+        if is("register-scheduledtask") && self.change.is_none() {
+            self.change = Some(("created", powershell::bind(rest, REGISTER, &["taskname", "taskpath"])));
+        } else if is("set-scheduledtask") && self.change.is_none() {
+            self.change = Some(("updated", powershell::bind(rest, SET, &["taskname", "taskpath"])));
+        } else if is("new-scheduledtaskprincipal") {
+            self.principal.get_or_insert_with(|| powershell::bind(rest, PRINCIPAL, &[]));
+        } else if is("new-scheduledtaskaction") {
+            self.action
+                .get_or_insert_with(|| powershell::bind(rest, ACTION, &["execute", "argument", "workingdirectory"]));
+        } else if is("new-scheduledtasktrigger") {
+            self.trigger.get_or_insert_with(|| powershell::bind(rest, TRIGGER, &[]));
+        } else if self.other.is_none() {
+            for (cmdlet, action) in [
+                ("unregister-scheduledtask", "deleted"),
+                ("disable-scheduledtask", "disabled"),
+                ("enable-scheduledtask", "enabled"),
+                ("start-scheduledtask", "run"),
+                ("get-scheduledtask", "query"),
+            ] {
+                if is(cmdlet) {
+                    self.other = Some((cmdlet, action, powershell::bind(rest, BY_NAME, &["taskname", "taskpath"])));
                 }
             }
-            _ => current.push(c),
         }
     }
-    if !current.is_empty() {
-        tokens.push(current);
-    }
-    tokens
-}
 
-fn ps_clean(value: &str) -> String {
-    value.trim_matches(|c| c == '"' || c == '\'' || c == '\\' || c == '`' || c == '(' || c == ')').to_string()
-}
-
-/// Parameters of a cmdlet call: `-Name value` or `-Name:value`, names lowercased.
-fn ps_parameters(script: &str, after: usize) -> Vec<(String, Option<String>)> {
-    let end = statement_end(script, after);
-    let tokens = ps_tokens(&script[after..end]);
-    let mut params = Vec::new();
-    let mut i = 0;
-    while i < tokens.len() {
-        let t = &tokens[i];
-        i += 1;
-        let Some(name) = t.strip_prefix('-').filter(|n| n.starts_with(|c: char| c.is_ascii_alphabetic())) else {
-            if params.is_empty() {
-                params.push((String::new(), Some(ps_clean(t))));
-            }
-            continue;
-        };
-        if let Some((n, v)) = name.split_once(':') {
-            params.push((n.to_lowercase(), Some(ps_clean(v))));
-            continue;
-        }
-        let value = tokens.get(i).filter(|v| !v.starts_with('-')).map(|v| ps_clean(v));
-        if value.is_some() {
-            i += 1;
-        }
-        params.push((name.to_lowercase(), value));
-    }
-    params
-}
-
-fn find_cmdlet(lower: &str, name: &str) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = lower[from..].find(name).map(|i| i + from) {
-        let end = i + name.len();
-        let before_ok = i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric() && lower.as_bytes()[i - 1] != b'-';
-        let after_ok = lower.as_bytes().get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
-        if before_ok && after_ok {
-            return Some(end);
-        }
-        from = end;
-    }
-    None
-}
-
-fn param<'a>(params: &'a [(String, Option<String>)], names: &[&str]) -> Option<&'a str> {
-    params.iter().find(|(n, _)| names.contains(&n.as_str())).and_then(|(_, v)| v.as_deref())
-}
-
-fn scheduled_task_cmdlets(script: &str, lower: &str, runner: &Runner) -> Option<Finding> {
-    let register = find_cmdlet(lower, "register-scheduledtask").map(|at| ps_parameters(script, at));
-    let set = find_cmdlet(lower, "set-scheduledtask").map(|at| ps_parameters(script, at));
-    let principal = find_cmdlet(lower, "new-scheduledtaskprincipal").map(|at| ps_parameters(script, at));
-    let action = find_cmdlet(lower, "new-scheduledtaskaction").map(|at| ps_parameters(script, at));
-    let trigger = find_cmdlet(lower, "new-scheduledtasktrigger").map(|at| ps_parameters(script, at));
-    let mut task = TaskInfo::default();
-    let (verb_params, action_name) = if let Some(p) = &register {
-        (p, "created")
-    } else if let Some(p) = &set {
-        (p, "updated")
-    } else {
-        for (cmdlet, action) in [
-            ("unregister-scheduledtask", "deleted"),
-            ("disable-scheduledtask", "disabled"),
-            ("enable-scheduledtask", "enabled"),
-            ("start-scheduledtask", "run"),
-            ("get-scheduledtask", "query"),
-        ] {
-            if let Some(at) = find_cmdlet(lower, cmdlet) {
-                let params = ps_parameters(script, at);
+    fn finding(&self, runner: &Runner) -> Option<Finding> {
+        let mut task = TaskInfo::default();
+        let (verb_params, action_name) = match (&self.change, &self.other, &self.principal) {
+            (Some((action, params)), _, _) => (params, *action),
+            (None, Some((cmdlet, action, params)), _) => {
                 task.action = Some(action);
-                task.name = param(&params, &["taskname", ""]).map(Text::from);
+                task.name = value(params, "taskname").map(Text::from);
                 return Some(Finding::new(Verdict::Benign, format!("PowerShell {cmdlet}"), task));
             }
-        }
-        // A principal built but never registered in this command line.
-        principal.as_ref()?;
-        (principal.as_ref()?, "created")
-    };
-    task.action = Some(action_name);
-    task.name = param(verb_params, &["taskname", ""]).map(Text::from);
-    if let Some(a) = &action {
-        task.command = param(a, &["execute"]).map(Text::from);
-        task.arguments = param(a, &["argument"]).map(Text::from);
-    }
-    if let Some(t) = &trigger {
-        task.triggers = t
-            .iter()
-            .filter(|(n, _)| n.starts_with("at") || ["daily", "weekly", "once"].contains(&n.as_str()))
-            .map(|(n, _)| Text::from(n.as_str()))
-            .collect();
-    }
-    task.run_level = param(verb_params, &["runlevel"])
-        .or_else(|| principal.as_deref().and_then(|p| param(p, &["runlevel"])))
-        .map(Text::from);
-
-    let mut reasons = Vec::new();
-    let user = param(verb_params, &["user"])
-        .map(|u| ("-User", u))
-        .or_else(|| principal.as_deref().and_then(|p| param(p, &["userid"])).map(|u| ("-UserId", u)));
-    let group = principal.as_deref().and_then(|p| param(p, &["groupid"]));
-    let privilege = if let Some((switch, user)) = user {
-        task.run_as = Some(Text::from(user));
-        reasons.push(format!("PowerShell {switch} {user}").into());
-        accounts::classify(user)
-    } else if let Some(group) = group {
-        task.run_as = Some(Text::from(group));
-        reasons.push(format!("PowerShell -GroupId {group}: group principal").into());
-        Privilege::Group
-    } else if verb_params.iter().any(|(n, _)| n == "inputobject" || n == "xml") {
-        reasons.push("principal is in a task object or XML, not visible".into());
-        Privilege::Unknown
-    } else if action_name == "created" && runner.is_system {
-        task.run_as = runner.name.clone();
-        reasons.push("registered by SYSTEM without -User".into());
-        Privilege::System
-    } else {
-        task.run_as = runner.name.clone();
-        reasons.push("no -User: runs as the registering user".into());
-        Privilege::User
-    };
-    task.privilege = Some(privilege);
-    let verdict = if privilege == Privilege::System { Verdict::Alert } else { Verdict::Benign };
-    Some(Finding { verdict, reasons, task, host: None, suppressed_by: None, normalized: None })
-}
-
-/// The script of `-EncodedCommand` / `-enc` / `-e` (Base64 of UTF-16LE), when present.
-fn encoded_command(line: &str) -> Option<String> {
-    let args = split_args(line);
-    let i = args.iter().position(|a| {
-        let lower = a.to_ascii_lowercase();
-        let Some(name) = lower.strip_prefix(['-', '/']) else { return false };
-        name == "e" || name == "ec" || (name.len() >= 3 && "encodedcommand".starts_with(name))
-    })?;
-    let bytes = base64_decode(args.get(i + 1)?)?;
-    let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-    Some(String::from_utf16_lossy(&units))
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for b in s.bytes() {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => return None,
+            // A principal built but never registered in this command line.
+            (None, None, Some(principal)) => (principal, "created"),
+            (None, None, None) => return None,
         };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
+        let principal = self.principal.as_ref();
+        task.action = Some(action_name);
+        task.name = value(verb_params, "taskname").map(Text::from);
+        if let Some(a) = &self.action {
+            task.command = value(a, "execute").map(Text::from);
+            task.arguments = value(a, "argument").map(Text::from);
         }
+        if let Some(t) = &self.trigger {
+            task.triggers = t
+                .iter()
+                .filter(|(n, _)| ["once", "daily", "weekly", "atstartup", "atlogon", "at"].contains(n))
+                .map(|(n, _)| Text::from(*n))
+                .collect();
+        }
+        task.run_level =
+            value(verb_params, "runlevel").or_else(|| principal.and_then(|p| value(p, "runlevel"))).map(Text::from);
+
+        let mut reasons = Vec::new();
+        let user = value(verb_params, "user")
+            .map(|u| ("-User", u))
+            .or_else(|| principal.and_then(|p| value(p, "userid")).map(|u| ("-UserId", u)));
+        let group = principal.and_then(|p| value(p, "groupid"));
+        let privilege = if let Some((switch, user)) = user {
+            task.run_as = Some(Text::from(user));
+            reasons.push(format!("PowerShell {switch} {user}").into());
+            accounts::classify(user)
+        } else if let Some(group) = group {
+            task.run_as = Some(Text::from(group));
+            reasons.push(format!("PowerShell -GroupId {group}: group principal").into());
+            Privilege::Group
+        } else if verb_params.iter().any(|(n, _)| *n == "inputobject" || *n == "xml") {
+            reasons.push("principal is in a task object or XML, not visible".into());
+            Privilege::Unknown
+        } else if action_name == "created" && runner.is_system {
+            task.run_as = runner.name.clone();
+            reasons.push("registered by SYSTEM without -User".into());
+            Privilege::System
+        } else {
+            task.run_as = runner.name.clone();
+            reasons.push("no -User: runs as the registering user".into());
+            Privilege::User
+        };
+        task.privilege = Some(privilege);
+        let verdict = if privilege == Privilege::System { Verdict::Alert } else { Verdict::Benign };
+        Some(Finding { verdict, reasons, task, host: None, suppressed_by: None, normalized: None })
     }
-    Some(out)
 }
