@@ -24,7 +24,7 @@
 //!
 //! Names (cmdlets, parameters, host switches) are compared with [`super::casefold`].
 
-use super::casefold::{is_prefix_of, names};
+use super::casefold::is_prefix_of;
 
 pub fn is_dash(c: char) -> bool {
     matches!(c, '-' | '\u{2013}' | '\u{2014}' | '\u{2015}')
@@ -466,15 +466,19 @@ const COMMON_PARAMETERS: &[&str] = &[
 ];
 
 fn resolve(name: &str, parameters: &[&'static str]) -> Option<&'static str> {
-    let all = || parameters.iter().chain(COMMON_PARAMETERS.iter());
-    if let Some(&exact) = all().find(|p| names(name, p)) {
-        return Some(exact);
+    // One pass: an exact name wins; otherwise the one parameter the prefix names.
+    let mut only: Option<&'static str> = None;
+    let mut several = false;
+    for &p in parameters.iter().chain(COMMON_PARAMETERS.iter()) {
+        if !is_prefix_of(name, p) {
+            continue;
+        }
+        if name.len() == p.len() {
+            return Some(p);
+        }
+        several |= only.replace(p).is_some();
     }
-    let mut candidates = all().filter(|p| is_prefix_of(name, p));
-    match (candidates.next(), candidates.next()) {
-        (Some(&one), None) => Some(one),
-        _ => None,
-    }
+    if several { None } else { only }
 }
 
 #[cfg(test)]
