@@ -35,13 +35,13 @@ def conf(name):
 
 def output_contract():
     """The command's output columns, read from the engine's source: one list, no copy."""
-    src = (ROOT / "src" / "engine.rs").read_text()
-    block = re.search(r"pub const OUTPUT_COLUMNS: \[&str; \d+\] = \[(.*?)\];", src, re.S).group(1)
+    src = (ROOT / "src" / "output.rs").read_text()
+    block = re.search(r"pub const COLUMNS: \[&str; \d+\] = \[(.*?)\];", src, re.S).group(1)
     return set(re.findall(r'"([a-z_]+)"', block))
 
 
 def field_keys():
-    src = (ROOT / "src" / "detect" / "fields.rs").read_text()
+    src = (ROOT / "src" / "event" / "mod.rs").read_text()
     body = re.search(r"pub fn key\(self\).*?\{(.*?)\n    \}", src, re.S).group(1)
     return set(re.findall(r'=> "([a-z_]+)"', body)) - {"raw"}
 
