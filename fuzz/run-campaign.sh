@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a while, one after another; results in fuzz/campaign.log.
-# Usage: fuzz/run-campaign.sh [session_seconds] [other_seconds]. Needs cargo-fuzz
+# Usage: fuzz/run-campaign.sh [session_seconds] [other_seconds]; TARGETS="a b" picks targets. Needs cargo-fuzz
 # (`cargo install cargo-fuzz`); RUSTC_BOOTSTRAP lets it use the sanitizer flags on stable.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export RUSTC_BOOTSTRAP=1
 first=${1:-600}
 rest=${2:-240}
-for target in session record_path task_xml command_line evtx_reader; do
+mkdir -p fuzz/corpus
+for target in ${TARGETS:-session record_path task_xml command_line evtx_reader}; do
+  mkdir -p "fuzz/corpus/$target"
   secs=$rest
   [ "$target" = session ] && secs=$first
   # An EVTX file is a 4 KB header and 64 KB chunks: shorter inputs never reach a record.
