@@ -287,6 +287,10 @@ impl EventFields for Row<'_> {
         self.span(field).map(|s| s.raw(self.body))
     }
 
+    fn get_bytes(&self, field: Field) -> Option<Cow<'_, [u8]>> {
+        self.span(field).map(|s| s.value(self.body))
+    }
+
     fn get_into(&self, field: Field, buf: &mut String) -> bool {
         buf.clear();
         self.span(field).map(|span| span.push_value_lossy(self.body, buf)).is_some()

@@ -111,6 +111,14 @@ pub trait EventFields {
         self.get(field).map(|v| buf.push_str(&v)).is_some()
     }
 
+    /// The field's bytes, not validated as text: for `_raw`, which is searched, not read.
+    fn get_bytes(&self, field: Field) -> Option<Cow<'_, [u8]>> {
+        self.get(field).map(|v| match v {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        })
+    }
+
     /// Whether the field has a value, without reading it.
     fn has(&self, field: Field) -> bool {
         self.get(field).is_some()
@@ -128,26 +136,34 @@ pub trait EventFields {
 /// once, and only when some field needs it.
 pub struct WithRaw<'a, E: EventFields + ?Sized> {
     event: &'a E,
-    raw: OnceCell<Option<Cow<'a, str>>>,
+    raw: OnceCell<Option<Cow<'a, [u8]>>>,
+    /// `_raw`'s `<Data>` elements, indexed on the first field looked for there.
+    index: OnceCell<raw::DataIndex>,
 }
 
 impl<'a, E: EventFields + ?Sized> WithRaw<'a, E> {
     pub fn new(event: &'a E) -> Self {
-        WithRaw { event, raw: OnceCell::new() }
+        WithRaw { event, raw: OnceCell::new(), index: OnceCell::new() }
     }
 
-    fn raw(&self) -> Option<&str> {
-        self.raw.get_or_init(|| self.event.get(Field::Raw)).as_deref()
+    fn raw(&self) -> Option<&[u8]> {
+        self.raw.get_or_init(|| self.event.get_bytes(Field::Raw)).as_deref()
     }
 
     fn recover_from_raw(&self, field: Field) -> Option<String> {
         if matches!(field, Field::Raw | Field::Host) {
             return None;
         }
+        if field != Field::EventCode
+            && let Some(stored) = self.event.stored(Field::Raw)
+            && !raw::may_hold(stored, field)
+        {
+            return None;
+        }
         let raw = self.raw()?;
         match field {
-            Field::EventCode => raw::event_code(raw).map(|c| c.to_string()),
-            _ => raw::field(raw, field),
+            Field::EventCode => raw::event_code(&String::from_utf8_lossy(raw)).map(|c| c.to_string()),
+            _ => raw::field_indexed(raw, self.index.get_or_init(|| raw::data_index(raw)), field),
         }
     }
 
@@ -155,7 +171,7 @@ impl<'a, E: EventFields + ?Sized> WithRaw<'a, E> {
     pub fn event_code(&self) -> Option<u32> {
         match self.event.get(Field::EventCode) {
             Some(v) => v.trim().parse::<u32>().ok(),
-            None => self.raw().and_then(raw::event_code),
+            None => self.raw().and_then(|r| raw::event_code(&String::from_utf8_lossy(r))),
         }
     }
 }

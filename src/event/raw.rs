@@ -1,6 +1,8 @@
 //! Fields recovered from `_raw` when the search head did not extract them: the XML rendering
 //! (`<Data Name='TaskContent'>...`), and the classic rendering (`Task Name:\t...`).
 
+use std::ops::Range;
+
 use memchr::memmem;
 use once_cell::sync::Lazy;
 
@@ -31,9 +33,64 @@ fn leading_number(s: &str) -> Option<u32> {
     s[..end].parse().ok()
 }
 
+/// Where each `<Data Name='X'>value</Data>` of an XML rendering lies: (name, value) byte
+/// ranges in `_raw`, found in one pass. Built once per event, on the first field the event's
+/// columns lack, so each further field costs a look through a short list, not a scan of `_raw`.
+pub type DataIndex = Vec<(Range<usize>, Range<usize>)>;
+
+/// Indexes the `<Data>` elements of an XML rendering (empty for anything else). Works on
+/// bytes: `_raw` is never validated as a whole, only the values read from it.
+pub fn data_index(raw: &[u8]) -> DataIndex {
+    static DATA: Lazy<memmem::Finder<'static>> = Lazy::new(|| memmem::Finder::new(b"<Data Name="));
+    static END: Lazy<memmem::Finder<'static>> = Lazy::new(|| memmem::Finder::new(b"</Data>"));
+    let mut index = DataIndex::new();
+    if !is_xml(raw) {
+        return index;
+    }
+    let bytes = raw;
+    let mut at = 0;
+    while let Some(i) = DATA.find(&bytes[at..]) {
+        let name_start = at + i + DATA.needle().len() + 1;
+        let Some(&quote) = bytes.get(name_start - 1).filter(|q| matches!(q, b'\'' | b'"')) else {
+            at = name_start;
+            continue;
+        };
+        let Some(name_len) = memchr::memchr(quote, &bytes[name_start..]) else { break };
+        let name = name_start..name_start + name_len;
+        let Some(gt) = memchr::memchr(b'>', &bytes[name.end..]) else { break };
+        let open_end = name.end + gt;
+        if bytes[open_end - 1] == b'/' {
+            // `<Data Name='X'/>`: present and empty.
+            index.push((name, open_end..open_end));
+            at = open_end + 1;
+            continue;
+        }
+        let value_start = open_end + 1;
+        let value_end = END.find(&bytes[value_start..]).map_or(bytes.len(), |e| value_start + e);
+        index.push((name, value_start..value_end));
+        at = value_end;
+    }
+    index
+}
+
+fn is_xml(raw: &[u8]) -> bool {
+    raw.trim_ascii_start().starts_with(b"<")
+}
+
+/// Text of bytes read from `_raw`: bytes that are not UTF-8 are replaced, for reading only.
+fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
 /// A field's value from `_raw`, in either rendering.
 pub fn field(raw: &str, field: Field) -> Option<String> {
-    let (xml_names, classic_labels): (&[&str], &[&str]) = match field {
+    field_indexed(raw.as_bytes(), &data_index(raw.as_bytes()), field)
+}
+
+/// The `<Data Name=...>` names and classic labels a field goes by in `_raw`; `None` for fields
+/// read otherwise (`Computer`) or never from `_raw`.
+fn names(field: Field) -> Option<(&'static [&'static str], &'static [&'static str])> {
+    Some(match field {
         Field::TaskName => (&["TaskName"], &["Task Name:"]),
         Field::TaskContent => (&["TaskContent"], &["Task Content:"]),
         Field::TaskContentNew => (&["TaskContentNew"], &["Task New Content:"]),
@@ -49,41 +106,62 @@ pub fn field(raw: &str, field: Field) -> Option<String> {
         Field::ProcessUser => (&["User"], &["User:"]),
         Field::ParentImage => (&["ParentImage", "ParentProcessName"], &["ParentImage:", "Creator Process Name:"]),
         Field::ParentCommandLine => (&["ParentCommandLine"], &["ParentCommandLine:"]),
-        Field::Computer => return xml_element(raw, "Computer").or_else(|| classic_kv(raw, "ComputerName=")),
-        Field::EventCode | Field::Raw | Field::Host => return None,
+        Field::Computer | Field::EventCode | Field::Raw | Field::Host => return None,
+    })
+}
+
+fn computer(raw: &[u8]) -> Option<String> {
+    static COMPUTER: Lazy<memmem::Finder<'static>> = Lazy::new(|| memmem::Finder::new(b"<Computer>"));
+    if is_xml(raw) {
+        let start = COMPUTER.find(raw)? + COMPUTER.needle().len();
+        let end = memchr::memchr(b'<', &raw[start..])? + start;
+        let value = decode(text(&raw[start..end]).trim());
+        return (!value.is_empty()).then_some(value);
+    }
+    classic_kv(&text(raw), "ComputerName=")
+}
+
+/// Whether `_raw` can hold the field at all: one of its names occurs in the bytes (as stored,
+/// escaped or not). A field no column carries is usually absent from `_raw` too; this settles
+/// it with one search of the bytes, before `_raw` is copied, validated or indexed.
+pub fn may_hold(raw: &[u8], field: Field) -> bool {
+    static FINDERS: Lazy<Vec<Vec<memmem::Finder<'static>>>> = Lazy::new(|| {
+        Field::ALL
+            .iter()
+            .map(|&f| match names(f) {
+                Some((xml, classic)) => {
+                    xml.iter().chain(classic.iter()).map(|n| memmem::Finder::new(n.as_bytes()).into_owned()).collect()
+                }
+                None => Vec::new(),
+            })
+            .collect()
+    });
+    match field {
+        Field::Computer => memmem::find(raw, b"<Computer>").is_some() || memmem::find(raw, b"ComputerName=").is_some(),
+        Field::EventCode | Field::Raw | Field::Host => false,
+        _ => FINDERS[field.index()].iter().any(|f| f.find(raw).is_some()),
+    }
+}
+
+/// [`field`] with the `<Data>` elements already indexed by [`data_index`].
+pub fn field_indexed(raw: &[u8], index: &DataIndex, field: Field) -> Option<String> {
+    let Some((xml_names, classic_labels)) = names(field) else {
+        return match field {
+            Field::Computer => computer(raw),
+            _ => None,
+        };
     };
-    if raw.trim_start().starts_with('<') {
-        xml_names.iter().find_map(|n| xml_data(raw, n))
+    if is_xml(raw) {
+        // The first element of that name decides: an empty one means absent.
+        xml_names.iter().find_map(|n| {
+            let (_, value) = index.iter().find(|(name, _)| &raw[name.clone()] == n.as_bytes())?;
+            let value = decode(&text(&raw[value.clone()]));
+            (!value.is_empty()).then_some(value)
+        })
     } else {
-        classic_labels.iter().find_map(|l| classic_label(raw, l, field))
+        let raw = text(raw);
+        classic_labels.iter().find_map(|l| classic_label(&raw, l, field))
     }
-}
-
-/// `<Data Name='X'>value</Data>` (either quote), entity-decoded.
-fn xml_data(raw: &str, name: &str) -> Option<String> {
-    for quote in ['\'', '"'] {
-        let needle = format!("Name={quote}{name}{quote}");
-        let mut from = 0;
-        while let Some(i) = memmem::find(&raw.as_bytes()[from..], needle.as_bytes()) {
-            let at = from + i + needle.len();
-            let rest = raw[at..].trim_start();
-            if let Some(rest) = rest.strip_prefix('>') {
-                let end = rest.find("</Data>").unwrap_or(rest.len());
-                let value = decode(&rest[..end]);
-                return (!value.is_empty()).then_some(value);
-            }
-            if rest.starts_with("/>") {
-                return None;
-            }
-            from = at;
-        }
-    }
-    None
-}
-
-fn xml_element(raw: &str, name: &str) -> Option<String> {
-    let value = decode(element_text(raw, &format!("<{name}>"))?);
-    (!value.is_empty()).then_some(value)
 }
 
 /// The text after the first `open` tag (`"<Computer>"`) up to the next tag, trimmed, still
@@ -149,6 +227,20 @@ mod tests {
         assert_eq!(field(CLASSIC_RAW, Field::Computer).as_deref(), Some("host2"));
         let content = field(CLASSIC_RAW, Field::TaskContent).unwrap();
         assert!(content.starts_with("<?xml") && content.ends_with("</Task>"), "{content}");
+    }
+
+    #[test]
+    fn data_elements_are_indexed_in_one_pass() {
+        let raw = "<Event><EventData><Data Name='A'>1</Data><Data Name=\"B\"/><Data Name='C'>x &amp; y</Data><Data Name='B'>late</Data></EventData></Event>";
+        let index = data_index(raw.as_bytes());
+        let names: Vec<&str> = index.iter().map(|(n, _)| &raw[n.clone()]).collect();
+        assert_eq!(names, ["A", "B", "C", "B"]);
+        assert_eq!(field_indexed(raw.as_bytes(), &index, Field::SubjectUserName), None);
+        assert!(data_index(b"plain text Name='A'").is_empty());
+        // Truncated: the last value runs to the end.
+        let cut = "<Event><Data Name='CommandLine'>schtasks /ru sys";
+        assert_eq!(field(cut, Field::CommandLine).as_deref(), Some("schtasks /ru sys"));
+        assert_eq!(field(XML_RAW, Field::SubjectUserName).as_deref(), Some("admin"));
     }
 
     #[test]
