@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use evtx::{EvtxParser, ParserSettings};
 use systemtask::evtxfile;
-use systemtask::modinput::stream::{self, StreamEvent};
+use systemtask::evtxfile::EvtxFile;
+use systemtask::modinput::reading::EventSink;
+use systemtask::modinput::stream::StanzaSink;
 
 const ROUNDS: usize = 7;
 
@@ -36,31 +38,16 @@ fn main() {
         n
     };
     let input = || {
-        let mut source_buf = String::new();
         let mut n = 0u64;
-        let mut sink = std::io::sink();
+        let mut out = std::io::sink();
+        let mut sink = StanzaSink::new(&mut out, "systemtask_evtx://bench", "XmlWinEventLog", None);
         for f in &files {
-            evtxfile::read_records(
-                f,
-                0,
-                |record| {
-                    let _ = record.event_id();
-                    let source = record.channel().map(|c| stream::xml_source(c, &mut source_buf));
-                    let event = StreamEvent {
-                        stanza: "systemtask_evtx://bench",
-                        time_ms: Some(record.time_ms),
-                        host: record.computer(),
-                        source,
-                        sourcetype: "XmlWinEventLog",
-                        index: None,
-                        data: record.xml(),
-                    };
-                    n += 1;
-                    stream::write_event(&mut sink, &event)
-                },
-                || Ok(()),
-            )
-            .unwrap();
+            let mut file = EvtxFile::open(f).unwrap();
+            for record in file.records().flatten() {
+                let _ = record.event_id();
+                sink.send(&record).unwrap();
+                n += 1;
+            }
         }
         n
     };

@@ -1,6 +1,6 @@
 //! Reading EVTX files record by record with the `evtx` crate, one 64 KB chunk at a time, so
 //! memory does not grow with file size. Shared by the modular input and the offline hunt.
-//! A damaged chunk surfaces as errors of its records, counted in `record_errors`.
+//! A damaged chunk surfaces as errors of its records ([`DamagedRecord`]), which callers count.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -58,14 +58,6 @@ impl Record {
     }
 }
 
-/// What happened while reading one file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FileStats {
-    pub records: u64,
-    pub skipped_seen: u64,
-    pub record_errors: u64,
-}
-
 /// The `.evtx` files at `path` (a file, or a folder; subfolders when `recursive`), sorted,
 /// with warnings for what was passed over (see [`crate::walk`]).
 pub fn list_files(path: &Path, recursive: bool) -> Walk {
@@ -83,8 +75,8 @@ fn after_declaration(xml: &str) -> usize {
     0
 }
 
-/// How many records pass between two calls of `on_batch_end` (where the modular input flushes
-/// and checkpoints): the most a killed run can send twice.
+/// How many records the modular input sends between two checkpoints: the most a killed run
+/// can send twice.
 pub const BATCH: u64 = 2000;
 
 /// An EVTX file opened for reading.
@@ -139,51 +131,4 @@ impl<R: Read + Seek> EvtxFile<R> {
             })
         })
     }
-}
-
-/// Reads a file's records in order, skipping those with an ID up to `after`. `on_record` gets
-/// each record; `on_batch_end` is called every [`BATCH`] records and at the end (the place to
-/// flush and checkpoint). Returns an error only when the file cannot be opened as EVTX;
-/// damaged records (a damaged chunk's included) are counted and skipped. Uses the crate's own
-/// record iterator, single-threaded: chunks are read and rendered one at a time.
-pub fn read_records(
-    path: &Path,
-    after: u64,
-    on_record: impl FnMut(Record) -> std::io::Result<()>,
-    on_batch_end: impl FnMut() -> std::io::Result<()>,
-) -> Result<FileStats, String> {
-    let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    read_records_from(BufReader::new(file), &path.display().to_string(), after, on_record, on_batch_end)
-}
-
-/// [`read_records`] over any seekable reader; `name` is used in messages.
-pub fn read_records_from<R: Read + Seek>(
-    reader: R,
-    name: &str,
-    after: u64,
-    mut on_record: impl FnMut(Record) -> std::io::Result<()>,
-    mut on_batch_end: impl FnMut() -> std::io::Result<()>,
-) -> Result<FileStats, String> {
-    let mut file = EvtxFile::from_reader(reader, name).map_err(|e| e.to_string())?;
-    let mut stats = FileStats::default();
-    let mut in_batch = 0;
-    for record in file.records() {
-        let Ok(record) = record else {
-            stats.record_errors += 1;
-            continue;
-        };
-        if record.id <= after {
-            stats.skipped_seen += 1;
-            continue;
-        }
-        stats.records += 1;
-        on_record(record).map_err(|e| format!("writing events: {e}"))?;
-        in_batch += 1;
-        if in_batch == BATCH {
-            on_batch_end().map_err(|e| format!("writing events: {e}"))?;
-            in_batch = 0;
-        }
-    }
-    on_batch_end().map_err(|e| format!("writing events: {e}"))?;
-    Ok(stats)
 }

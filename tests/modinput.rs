@@ -213,3 +213,180 @@ fn damaged_files_are_reported_and_the_rest_still_read() {
     assert!(good_alone > 0);
     assert!(out.stdout.matches("<event ").count() > good_alone, "the truncated file's complete chunk was read too");
 }
+
+/// Every sample EVTX file with its records' EventRecordIDs, read with the library.
+fn sample_ids() -> Vec<(PathBuf, Vec<u64>)> {
+    systemtask::evtxfile::list_files(&samples(), true)
+        .files
+        .into_iter()
+        .filter_map(|f| {
+            let mut file = systemtask::evtxfile::EvtxFile::open(&f).ok()?;
+            let ids: Vec<u64> = file.records().flatten().filter_map(|r| r.event_record_id()).collect();
+            Some((f, ids))
+        })
+        .collect()
+}
+
+fn ids_of(stream: &str) -> Vec<u64> {
+    let mut ids: Vec<u64> = events(stream).into_iter().map(|e| e.1).collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn sorted(mut v: Vec<u64>) -> Vec<u64> {
+    v.sort_unstable();
+    v
+}
+
+/// A log cleared and collected again (or another case's file copied over the old one): record
+/// IDs restart, and every record of the new file is sent.
+#[test]
+fn a_file_replaced_by_another_with_restarting_ids_is_read_again() {
+    let samples = sample_ids();
+    let (a, a_ids) = samples.iter().max_by_key(|(_, ids)| ids.iter().max().copied().unwrap_or(0)).unwrap();
+    let a_max = *a_ids.iter().max().unwrap();
+    // A different log whose IDs all lie at or below A's last: the old checkpoint would cover them.
+    let (b, b_ids) = samples
+        .iter()
+        .filter(|(f, ids)| f != a && ids.len() >= 5 && ids.iter().all(|&i| i <= a_max))
+        .max_by_key(|(_, ids)| ids.len())
+        .expect("a sample with lower record IDs");
+    let dir = temp("replaced");
+    let ck = temp("replaced-ck");
+    let log = dir.join("Security.evtx");
+    std::fs::copy(a, &log).unwrap();
+    let first = run(&[], &input_xml(&dir, &ck, ""));
+    assert_eq!(ids_of(&first.stdout), sorted(a_ids.clone()));
+    std::fs::copy(b, &log).unwrap();
+    let second = run(&[], &input_xml(&dir, &ck, ""));
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(ids_of(&second.stdout), sorted(b_ids.clone()), "every record of the new file");
+    assert!(second.stderr.contains("WARN") && second.stderr.contains("read from its start"), "{}", second.stderr);
+    let third = run(&[], &input_xml(&dir, &ck, ""));
+    assert!(ids_of(&third.stdout).is_empty(), "then nothing twice");
+}
+
+/// A copy of the log cut short, then whole again: nothing is lost and nothing sent twice.
+#[test]
+fn a_truncated_then_regrown_file_loses_nothing_and_repeats_nothing() {
+    let dir = temp("truncated");
+    let ck = temp("truncated-ck");
+    let full = std::fs::read(big_sample()).unwrap();
+    let log = dir.join("Sysmon.evtx");
+    std::fs::write(&log, &full).unwrap();
+    let all = ids_of(&run(&[], &input_xml(&dir, &ck, "")).stdout);
+    assert!(all.len() > 100);
+    std::fs::write(&log, &full[..4096 + 3 * 65536]).unwrap();
+    let cut = run(&[], &input_xml(&dir, &ck, ""));
+    assert!(ids_of(&cut.stdout).is_empty(), "the cut copy holds nothing new");
+    assert!(cut.stderr.contains("truncated copy"), "{}", cut.stderr);
+    std::fs::write(&log, &full).unwrap();
+    let regrown = run(&[], &input_xml(&dir, &ck, ""));
+    assert!(ids_of(&regrown.stdout).is_empty(), "nothing twice");
+    // And a copy cut short before anything was sent, then grown: every record once.
+    let ck2 = temp("truncated-ck2");
+    std::fs::write(&log, &full[..4096 + 3 * 65536]).unwrap();
+    let early = ids_of(&run(&[], &input_xml(&dir, &ck2, "")).stdout);
+    std::fs::write(&log, &full).unwrap();
+    let later = ids_of(&run(&[], &input_xml(&dir, &ck2, "")).stdout);
+    assert_eq!(sorted([early, later].concat()), all);
+}
+
+/// A checkpoint that cannot be written stops that file, loudly, before anything is sent that
+/// could not be recorded; other files are still read; the run exits non-zero.
+#[test]
+fn an_unwritable_checkpoint_stops_that_file_loudly() {
+    let dir = temp("unwritable");
+    let ck = temp("unwritable-ck");
+    let good = samples().join("sbousseaden_EVTX-ATTACK-SAMPLES/Execution_temp_scheduled_task_4698_4699.evtx");
+    std::fs::copy(&good, dir.join("b-good.evtx")).unwrap();
+    let full = std::fs::read(big_sample()).unwrap();
+    std::fs::write(dir.join("a-blocked.evtx"), &full[..4096 + 65536]).unwrap();
+    // A first run writes both checkpoints.
+    let first = run(&[], &input_xml(&dir, &ck, ""));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let blocked: PathBuf = std::fs::read_dir(&ck)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("a-blocked"))
+        .unwrap();
+    // A folder where the checkpoint file should be (a rename cannot replace it): as root,
+    // permissions would not stop a write, this does.
+    std::fs::remove_file(&blocked).unwrap();
+    std::fs::create_dir_all(blocked.join("in-the-way")).unwrap();
+    std::fs::write(dir.join("a-blocked.evtx"), &full).unwrap();
+    let second = run(&[], &input_xml(&dir, &ck, ""));
+    assert_ne!(second.code, 0, "the run reports the failure");
+    assert!(
+        second.stderr.contains("ERROR") && second.stderr.contains(&blocked.display().to_string()),
+        "names the checkpoint: {}",
+        second.stderr
+    );
+    assert!(ids_of(&second.stdout).is_empty(), "nothing sent that could not be recorded");
+    // Once the way is clear, every record of the blocked file arrives.
+    std::fs::remove_dir_all(&blocked).unwrap();
+    let third = run(&[], &input_xml(&dir, &ck, ""));
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    let all_big = ids_of(&run(&[], &input_xml(&dir.join("a-blocked.evtx"), &temp("unwritable-all"), "")).stdout);
+    assert_eq!(ids_of(&third.stdout), all_big);
+}
+
+/// A checkpoint copied from another file, or one claiming a record far beyond the file, is not
+/// trusted: the file is read from its start.
+#[test]
+fn a_checkpoint_of_another_file_is_not_trusted() {
+    let dir = temp("foreign");
+    let ck = temp("foreign-ck");
+    let samples = sample_ids();
+    let (x, x_ids) = samples.iter().filter(|(_, ids)| ids.len() >= 5).min_by_key(|(_, ids)| ids.len()).unwrap();
+    std::fs::copy(x, dir.join("x.evtx")).unwrap();
+    std::fs::copy(big_sample(), dir.join("y.evtx")).unwrap();
+    run(&[], &input_xml(&dir, &ck, ""));
+    let path = |prefix: &str| -> PathBuf {
+        std::fs::read_dir(&ck)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .unwrap()
+    };
+    std::fs::copy(path("y.evtx"), path("x.evtx")).unwrap();
+    let out = run(&[], &input_xml(&dir, &ck, ""));
+    assert_eq!(ids_of(&out.stdout), sorted(x_ids.clone()), "x read again, y not");
+    assert!(out.stderr.contains("read from its start"), "{}", out.stderr);
+    // Another file's checkpoint claiming a record far beyond this file's last.
+    let mut forged: serde_json::Value = serde_json::from_slice(&std::fs::read(path("y.evtx")).unwrap()).unwrap();
+    forged["last_record_id"] = serde_json::json!(u64::MAX - 1);
+    forged["anchor"]["record_id"] = serde_json::json!(u64::MAX - 1);
+    std::fs::write(path("x.evtx"), serde_json::to_vec(&forged).unwrap()).unwrap();
+    let out = run(&[], &input_xml(&dir, &ck, ""));
+    assert_eq!(ids_of(&out.stdout), sorted(x_ids.clone()), "not trusted");
+}
+
+/// The file grows while a run reads it: every record reaches the output at least once, and no
+/// more than one checkpoint interval twice.
+#[test]
+fn a_file_that_grows_while_read_loses_nothing() {
+    let dir = temp("growing");
+    let ck = temp("growing-ck");
+    let full = std::fs::read(big_sample()).unwrap();
+    let log = dir.join("Sysmon.evtx");
+    std::fs::write(&log, &full[..4096 + 2 * 65536]).unwrap();
+    let mut child =
+        Command::new(EXE).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input_xml(&dir, &ck, "").as_bytes()).unwrap();
+    // Grow it in place while the run is under way (wherever it is by then).
+    let mut f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+    f.write_all(&full).unwrap();
+    drop(f);
+    let out = child.wait_with_output().unwrap();
+    let first = ids_of(&String::from_utf8_lossy(&out.stdout));
+    let second = ids_of(&run(&[], &input_xml(&dir, &ck, "")).stdout);
+    let all = ids_of(&run(&[], &input_xml(&dir, &temp("growing-all"), "")).stdout);
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    for id in first.iter().chain(&second) {
+        *seen.entry(*id).or_default() += 1;
+    }
+    assert!(all.iter().all(|id| seen.contains_key(id)), "nothing lost");
+    let duplicates = seen.values().filter(|&&n| n > 1).count();
+    assert!(duplicates <= systemtask::evtxfile::BATCH as usize, "{duplicates}");
+}

@@ -1,29 +1,18 @@
-//! Arbitrary bytes as an EVTX file through the modular input's reader and the stream writer.
+//! Arbitrary bytes as an EVTX file through the record iterator and the modular input's stream
+//! writer.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use systemtask::evtxfile;
-use systemtask::modinput::stream::{self, StreamEvent};
+use systemtask::evtxfile::EvtxFile;
+use systemtask::modinput::reading::EventSink;
+use systemtask::modinput::stream::StanzaSink;
 
 fuzz_target!(|data: &[u8]| {
+    let Ok(mut file) = EvtxFile::from_reader(std::io::Cursor::new(data), "fuzz.evtx") else { return };
     let mut out = Vec::new();
-    let _ = evtxfile::read_records_from(
-        std::io::Cursor::new(data),
-        "fuzz.evtx",
-        0,
-        |record| {
-            let _ = record.event_id();
-            let event = StreamEvent {
-                stanza: "systemtask_evtx://fuzz",
-                time_ms: Some(record.time_ms),
-                host: record.computer(),
-                source: record.channel(),
-                sourcetype: "XmlWinEventLog",
-                index: None,
-                data: record.xml(),
-            };
-            stream::write_event(&mut out, &event)
-        },
-        || Ok(()),
-    );
+    let mut sink = StanzaSink::new(&mut out, "systemtask_evtx://fuzz", "XmlWinEventLog", None);
+    for record in file.records().flatten() {
+        let _ = (record.event_id(), record.event_record_id());
+        let _ = sink.send(&record);
+    }
 });

@@ -8,9 +8,10 @@ use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
 use systemtask::evtxfile;
-use systemtask::modinput::checkpoint::{Checkpoint, Store};
+use systemtask::modinput::checkpoint::Store;
 use systemtask::modinput::config::{self, EvtxParams, Stanza};
-use systemtask::modinput::stream::{self, StreamEvent};
+use systemtask::modinput::reading::{self, FileError};
+use systemtask::modinput::stream::{self, StanzaSink};
 use systemtask::modinput::{SCHEME_NAME, scheme_xml};
 
 /// splunkd reads stderr lines as `LEVEL message` into splunkd.log.
@@ -70,90 +71,68 @@ fn run() -> Result<(), String> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     stream::begin(&mut out).map_err(|e| format!("writing events: {e}"))?;
+    let mut failed = 0;
     for stanza in &config.stanzas {
         match config::validate(stanza) {
-            Ok(params) => run_stanza(stanza, &params, &store, &mut out)?,
+            Ok(params) => failed += run_stanza(stanza, &params, &store, &mut out)?,
             Err(e) => log("ERROR", &format!("{}: {e}; input skipped", stanza.name)),
         }
     }
-    stream::end(&mut out).map_err(|e| format!("writing events: {e}"))
+    stream::end(&mut out).map_err(|e| format!("writing events: {e}"))?;
+    match failed {
+        0 => Ok(()),
+        n => Err(format!(
+            "{n} file(s) could not be read to the end because their checkpoint could not be written (see above)"
+        )),
+    }
 }
 
-fn run_stanza(stanza: &Stanza, params: &EvtxParams, store: &Store, out: &mut impl Write) -> Result<(), String> {
+/// Reads every file of a stanza; returns how many failed in a way that needs the admin.
+fn run_stanza(stanza: &Stanza, params: &EvtxParams, store: &Store, out: &mut impl Write) -> Result<u64, String> {
     let walk = evtxfile::list_files(&params.path, params.recursive);
     for warning in &walk.warnings {
         log("WARN", &format!("{}: {warning}", stanza.name));
     }
-    let files = walk.files;
-    log("INFO", &format!("{}: {} EVTX file(s) under {}", stanza.name, files.len(), params.path.display()));
+    log("INFO", &format!("{}: {} EVTX file(s) under {}", stanza.name, walk.files.len(), params.path.display()));
     let sourcetype = stanza.param("sourcetype").filter(|s| !s.is_empty()).unwrap_or("XmlWinEventLog");
     let index = stanza.param("index").filter(|s| !s.is_empty());
-    for file in files {
-        let mut checkpoint = match store.load(&file) {
-            Ok(c) => c.unwrap_or_else(|| Checkpoint { file: file.display().to_string(), ..Checkpoint::default() }),
-            Err(e) => {
-                log("WARN", &format!("{e}; reading {} from the start", file.display()));
-                Checkpoint { file: file.display().to_string(), ..Checkpoint::default() }
-            }
-        };
-        let after = checkpoint.last_record_id;
-        let sent_before = checkpoint.records_sent;
-        let mut seen_up_to = after;
-        let mut sent = 0u64;
-        // The checkpoint advances only after the events it covers were flushed to splunkd.
-        let pending = std::cell::Cell::new((after, 0u64));
-        let mut source_buf = String::new();
-        let result = {
-            let out = std::cell::RefCell::new(&mut *out);
-            evtxfile::read_records(
-                &file,
-                after,
-                |record| {
-                    seen_up_to = seen_up_to.max(record.id);
-                    if params.wants(record.event_id()) {
-                        let source = record.channel().map(|c| stream::xml_source(c, &mut source_buf));
-                        let event = StreamEvent {
-                            stanza: &stanza.name,
-                            time_ms: Some(record.time_ms),
-                            host: record.computer(),
-                            source,
-                            sourcetype,
-                            index,
-                            data: record.xml(),
-                        };
-                        stream::write_event(&mut *out.borrow_mut(), &event)?;
-                        sent += 1;
-                    }
-                    pending.set((seen_up_to, sent));
-                    Ok(())
-                },
-                || {
-                    out.borrow_mut().flush()?;
-                    let (last, total) = pending.get();
-                    if last > checkpoint.last_record_id {
-                        checkpoint.last_record_id = last;
-                        checkpoint.records_sent = sent_before + total;
-                        store.save(&file, &checkpoint)?;
-                    }
-                    Ok(())
-                },
-            )
-        };
-        match result {
-            Ok(stats) => {
+    let mut sink = StanzaSink::new(out, &stanza.name, sourcetype, index);
+    let mut failed = 0;
+    for file in &walk.files {
+        match reading::send_file(file, store, |id| params.wants(id), &mut sink) {
+            Ok(outcome) => {
+                if let Some(why) = &outcome.started_over {
+                    log("WARN", why);
+                }
+                if outcome.truncated {
+                    log(
+                        "WARN",
+                        &format!(
+                            "{}: ends before the last record sent (a truncated copy of the same log); nothing new",
+                            file.display()
+                        ),
+                    );
+                }
                 log(
-                    if stats.record_errors > 0 { "WARN" } else { "INFO" },
+                    if outcome.damaged > 0 { "WARN" } else { "INFO" },
                     &format!(
-                        "{}: {} record(s) sent, {} already sent before, {} damaged record(s) skipped",
+                        "{}: {} record(s) sent, {} left out by event_ids, {} already sent before, {} damaged record(s) skipped",
                         file.display(),
-                        sent,
-                        stats.skipped_seen,
-                        stats.record_errors
+                        outcome.sent,
+                        outcome.filtered,
+                        outcome.already_sent,
+                        outcome.damaged
                     ),
                 );
             }
-            Err(e) => log("ERROR", &format!("{e}; file skipped, the rest still read")),
+            Err(e @ FileError::Open(_)) => log("ERROR", &format!("{e}; file skipped, the rest still read")),
+            Err(e @ FileError::Checkpoint { .. }) => {
+                failed += 1;
+                log("ERROR", &e.to_string());
+            }
+            // splunkd stopped reading: nothing more can be sent.
+            Err(e @ FileError::Output(_)) => return Err(e.to_string()),
         }
     }
-    Ok(())
+    Ok(failed)
 }

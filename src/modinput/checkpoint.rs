@@ -1,4 +1,5 @@
-//! One checkpoint per EVTX file in the input's `checkpoint_dir`: the highest record ID sent.
+//! One checkpoint per EVTX file in the input's `checkpoint_dir`: the last record sent, by
+//! identity (see [`Anchor`]), not only by number.
 //!
 //! Written atomically: the new state goes to a temporary file in the same directory, is synced
 //! to disk, then renamed over the old one (a rename within a directory is atomic on POSIX), and
@@ -16,10 +17,35 @@ use serde::{Deserialize, Serialize};
 pub struct Checkpoint {
     /// The EVTX file, for people reading the directory.
     pub file: String,
-    /// The highest EventRecordID sent; records up to it are never sent again.
+    /// The highest EventRecordID sent; records up to it are never sent again, as long as the
+    /// file still holds the record [`Checkpoint::anchor`] describes.
     pub last_record_id: u64,
     /// How many records were sent from this file, over all runs.
     pub records_sent: u64,
+    /// The record `last_record_id` names, as it was when sent. Absent in checkpoints written
+    /// before it existed: those cannot be verified, so they are not trusted.
+    #[serde(default)]
+    pub anchor: Option<Anchor>,
+    /// The file's first record when the checkpoint was written: a file whose first record is
+    /// still this one is the same log, even when it ends before `anchor` (a truncated copy).
+    #[serde(default)]
+    pub first: Option<Anchor>,
+}
+
+/// What makes a file the same file, for a checkpoint: it still holds the last record the
+/// checkpoint covers, with the same `EventRecordID`, `TimeCreated`, `Computer` and `Channel`.
+/// A log that grows or wraps around keeps that record or moves past it (record IDs only grow
+/// within a log); a log cleared and collected again, another file copied over this one, a
+/// truncated file or a checkpoint copied from another file does not hold it. Rejected
+/// alternatives: the device and inode change when a collector copies the same file again and
+/// mean little on Windows or network shares; a hash of the header or first chunk changes with
+/// every record appended or every wrap.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anchor {
+    pub record_id: u64,
+    pub time_ms: i64,
+    pub computer: String,
+    pub channel: String,
 }
 
 pub struct Store {
@@ -64,6 +90,11 @@ impl Store {
         }
     }
 
+    /// Where a file's checkpoint lives (for messages).
+    pub fn location(&self, evtx: &Path) -> PathBuf {
+        self.path_for(evtx)
+    }
+
     pub fn save(&self, evtx: &Path, checkpoint: &Checkpoint) -> io::Result<()> {
         let path = self.path_for(evtx);
         let tmp = path.with_extension("json.tmp");
@@ -72,10 +103,23 @@ impl Store {
             f.write_all(&serde_json::to_vec(checkpoint).map_err(io::Error::other)?)?;
             f.sync_all()?;
         }
+        // A rename replaces an existing file atomically (POSIX rename; MoveFileEx with
+        // MOVEFILE_REPLACE_EXISTING on Windows, which std uses).
         fs::rename(&tmp, &path)?;
-        // Make the rename itself durable.
-        File::open(&self.dir)?.sync_all()
+        sync_dir(&self.dir)
     }
+}
+
+/// Makes a rename in `dir` durable. Windows has no directory handle to sync: NTFS journals the
+/// rename itself.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]
@@ -90,7 +134,13 @@ mod tests {
         let a = Path::new("/x/a/Security.evtx");
         let b = Path::new("/x/b/Security.evtx");
         assert_eq!(store.load(a).unwrap(), None);
-        let c = Checkpoint { file: a.display().to_string(), last_record_id: 42, records_sent: 40 };
+        let c = Checkpoint {
+            file: a.display().to_string(),
+            last_record_id: 42,
+            records_sent: 40,
+            anchor: None,
+            first: None,
+        };
         store.save(a, &c).unwrap();
         assert_eq!(store.load(a).unwrap(), Some(c));
         assert_eq!(store.load(b).unwrap(), None);

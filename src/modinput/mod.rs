@@ -1,9 +1,11 @@
 //! The `systemtask_evtx` modular input: Splunk's side of the modular-input contract (scheme,
 //! argument validation, the `<input>` configuration, the XML event stream) and a checkpoint per
-//! EVTX file so each record is sent once. The EVTX reading itself is in [`crate::evtxfile`].
+//! EVTX file so each record is sent once ([`reading`]: which records a run sends, and when a
+//! checkpoint is not trusted). The EVTX reading itself is in [`crate::evtxfile`].
 
 pub mod checkpoint;
 pub mod config;
+pub mod reading;
 pub mod stream;
 
 pub const SCHEME_NAME: &str = "systemtask_evtx";

@@ -2,6 +2,9 @@
 
 use std::io::{self, Write};
 
+use super::reading::EventSink;
+use crate::evtxfile::Record;
+
 /// One event as splunkd reads it.
 pub struct StreamEvent<'a> {
     pub stanza: &'a str,
@@ -21,6 +24,41 @@ pub fn xml_source<'b>(channel: &str, buf: &'b mut String) -> &'b str {
     buf.push_str("XmlWinEventLog:");
     buf.push_str(channel);
     buf
+}
+
+/// The records of one input stanza as XML stream events.
+pub struct StanzaSink<'a, W: Write> {
+    out: &'a mut W,
+    stanza: &'a str,
+    sourcetype: &'a str,
+    index: Option<&'a str>,
+    source: String,
+}
+
+impl<'a, W: Write> StanzaSink<'a, W> {
+    pub fn new(out: &'a mut W, stanza: &'a str, sourcetype: &'a str, index: Option<&'a str>) -> Self {
+        StanzaSink { out, stanza, sourcetype, index, source: String::new() }
+    }
+}
+
+impl<W: Write> EventSink for StanzaSink<'_, W> {
+    fn send(&mut self, record: &Record) -> io::Result<()> {
+        let source = record.channel().map(|c| xml_source(c, &mut self.source));
+        let event = StreamEvent {
+            stanza: self.stanza,
+            time_ms: Some(record.time_ms),
+            host: record.computer(),
+            source,
+            sourcetype: self.sourcetype,
+            index: self.index,
+            data: record.xml(),
+        };
+        write_event(self.out, &event)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 pub fn begin(out: &mut impl Write) -> io::Result<()> {
