@@ -12,12 +12,14 @@ case "$(uname -m)" in
 esac
 exe="$dir/$program-$arch"
 if [ ! -x "$exe" ]; then
-  # Tell Splunk in its own protocol, so the search shows why, then fail.
-  msg="{\"finished\":true,\"inspector\":{\"messages\":[[\"ERROR\",\"$program: no build for architecture $arch in $dir\"]]}}"
-  if [ "$#" -eq 0 ]; then
+  # The search command tells the search in its own protocol (chunked frames on stdout). Any
+  # other program (the modular input, whose stdout is an XML event stream) only writes the
+  # reason to stderr, which splunkd logs, as an ERROR line.
+  if [ "$program" = systemtask ] && [ "$#" -eq 0 ]; then
+    msg="{\"finished\":true,\"inspector\":{\"messages\":[[\"ERROR\",\"$program: no build for architecture $arch in $dir\"]]}}"
     printf 'chunked 1.0,%s,0\n%s' "${#msg}" "$msg"
   fi
-  echo "$program: no build for architecture $arch in $dir" >&2
+  echo "ERROR $program: no build for architecture $arch in $dir" >&2
   exit 1
 fi
 exec "$exe" "$@"

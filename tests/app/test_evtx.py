@@ -79,3 +79,20 @@ def test_emitted_events_as_bare_raw_get_the_labelled_verdicts():
     wrong = [(case, want, tagged[case]) for case, want, _ in rows if tagged[case] != want]
     assert not wrong, wrong
     assert sum(1 for _, want, _ in rows if want == "alert") >= 10
+
+
+def test_dispatcher_without_a_build_speaks_each_programs_terms():
+    """On an architecture with no build, the search command answers in the chunked protocol and
+    the modular input writes nothing to its XML stream: the reason goes to stderr (splunkd.log)."""
+    with tempfile.TemporaryDirectory() as d:
+        for name in ("systemtask.sh", "systemtask_evtx.sh"):
+            (Path(d) / name).write_bytes((APP / "bin" / name).read_bytes())
+            (Path(d) / name).chmod(0o755)
+        search = subprocess.run(["sh", str(Path(d) / "systemtask.sh")], capture_output=True)
+        assert search.returncode == 1
+        header, _, rest = search.stdout.partition(b"\n")
+        assert header.startswith(b"chunked 1.0,") and b'"ERROR"' in rest and b"no build for architecture" in rest
+        modinput = subprocess.run(["sh", str(Path(d) / "systemtask_evtx.sh")], input=b"<input/>", capture_output=True)
+        assert modinput.returncode == 1
+        assert modinput.stdout == b"", "nothing in the modular input's event stream"
+        assert modinput.stderr.startswith(b"ERROR systemtask_evtx: no build for architecture")
