@@ -225,52 +225,81 @@ pub struct Origin {
 /// Columns of a report's CSV before the output contract's.
 const ORIGIN_COLUMNS: [&str; 4] = ["file", "record", "channel", "computer"];
 
-/// A report row: an event's origin and its finding.
-pub struct Reported<'a> {
-    pub origin: &'a Origin,
-    pub finding: &'a Finding,
+/// A column's content, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Empty,
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A reported event: its origin and the output contract's columns, owned (values cut at
+/// [`MAX_VALUE`]), so reports can be built on one thread and written on another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub origin: Origin,
+    pub values: Vec<Value>,
+}
+
+impl Row {
+    pub fn new(origin: Origin, finding: &Finding) -> Row {
+        let values = cells(finding)
+            .iter()
+            .map(|cell| match *cell {
+                Cell::Empty => Value::Empty,
+                Cell::One(v) => Value::One(clip(v).into_owned()),
+                Cell::Many(values) => Value::Many(values.iter().map(|v| clip(v).into_owned()).collect()),
+            })
+            .collect();
+        Row { origin, values }
+    }
+
+    /// A column's single value (or the values joined by `sep`), empty when it has none.
+    pub fn text(&self, column: &str, sep: &str) -> String {
+        match COLUMNS.iter().position(|c| *c == column).and_then(|i| self.values.get(i)) {
+            Some(Value::One(v)) => v.clone(),
+            Some(Value::Many(v)) => v.join(sep),
+            _ => String::new(),
+        }
+    }
 }
 
 /// CSV report: origin columns, then the output contract's (multivalue as `\n`-joined text).
-pub fn write_report_csv<'a>(out: impl Write, rows: impl IntoIterator<Item = Reported<'a>>) -> io::Result<()> {
+pub fn write_report_csv<'a>(out: impl Write, rows: impl IntoIterator<Item = &'a Row>) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(ORIGIN_COLUMNS.iter().chain(COLUMNS.iter()))?;
-    let mut record: Vec<String> = Vec::with_capacity(ORIGIN_COLUMNS.len() + COLUMNS.len());
     for row in rows {
-        record.clear();
-        let o = row.origin;
-        record.extend([o.file.clone(), o.record.clone(), o.channel.clone(), o.computer.clone()]);
-        record.extend(cells(row.finding).iter().map(|cell| match *cell {
-            Cell::Empty => String::new(),
-            Cell::One(v) => clip(v).into_owned(),
-            Cell::Many(values) => values.iter().map(clip).collect::<Vec<_>>().join("\n"),
-        }));
-        w.write_record(&record)?;
+        let o = &row.origin;
+        let origin = [o.file.as_str(), &o.record, &o.channel, &o.computer];
+        let values = row.values.iter().map(|v| match v {
+            Value::Empty => String::new(),
+            Value::One(v) => v.clone(),
+            Value::Many(v) => v.join("\n"),
+        });
+        w.write_record(origin.iter().map(|s| s.to_string()).chain(values))?;
     }
     w.flush()
 }
 
 /// JSON lines report: one object per event, multivalue columns as arrays, empty ones left out.
-pub fn write_report_json<'a>(mut out: impl Write, rows: impl IntoIterator<Item = Reported<'a>>) -> io::Result<()> {
-    use serde_json::{Map, Value};
+pub fn write_report_json<'a>(mut out: impl Write, rows: impl IntoIterator<Item = &'a Row>) -> io::Result<()> {
+    use serde_json::{Map, Value as Json};
     for row in rows {
-        let o = row.origin;
+        let o = &row.origin;
         let mut object = Map::new();
         for (name, value) in ORIGIN_COLUMNS.iter().zip([&o.file, &o.record, &o.channel, &o.computer]) {
-            object.insert(name.to_string(), Value::String(value.clone()));
+            object.insert(name.to_string(), Json::String(value.clone()));
         }
-        for (name, cell) in COLUMNS.iter().zip(cells(row.finding)) {
-            let value = match cell {
-                Cell::Empty => continue,
-                Cell::One(v) => Value::String(clip(v).into_owned()),
-                Cell::Many(values) if values.is_empty() => continue,
-                Cell::Many(values) => {
-                    Value::Array(values.iter().map(|v| Value::String(clip(v).into_owned())).collect())
-                }
+        for (name, value) in COLUMNS.iter().zip(&row.values) {
+            let value = match value {
+                Value::Empty => continue,
+                Value::Many(v) if v.is_empty() => continue,
+                Value::One(v) => Json::String(v.clone()),
+                Value::Many(v) => Json::Array(v.iter().cloned().map(Json::String).collect()),
             };
             object.insert(name.to_string(), value);
         }
-        serde_json::to_writer(&mut out, &Value::Object(object))?;
+        serde_json::to_writer(&mut out, &Json::Object(object))?;
         out.write_all(b"\n")?;
     }
     out.flush()
@@ -286,24 +315,24 @@ pub fn write_table_header(out: &mut impl Write) -> io::Result<()> {
 }
 
 /// One line of the triage table.
-pub fn write_table_row(out: &mut impl Write, finding: &Finding) -> io::Result<()> {
-    let t = &finding.task;
-    let fit = |s: Option<&str>, n: usize| {
-        let s = s.unwrap_or("").replace(['\n', '\r'], " ");
+pub fn write_table_row(out: &mut impl Write, row: &Row) -> io::Result<()> {
+    let fit = |s: String, n: usize| {
+        let s = s.replace(['\n', '\r'], " ");
         if s.chars().count() > n { format!("{}…", s.chars().take(n - 1).collect::<String>()) } else { s }
     };
+    let col = |c: &str, n: usize| fit(row.text(c, "; "), n);
     writeln!(
         out,
         "{:<10}  {:<8}  {:<24}  {:<44}  {:<20}  {:<40}  {:<24}  {:<28}  {}",
-        finding.verdict.as_str(),
-        t.action.unwrap_or(""),
-        fit(finding.host.as_deref(), 24),
-        fit(t.name.as_deref(), 44),
-        fit(t.run_as.as_deref(), 20),
-        fit(t.command.as_deref(), 40),
-        fit(t.creator.as_deref(), 24),
-        fit(finding.suppressed_by.as_deref(), 28),
-        fit(Some(&finding.reasons.join("; ")), 200),
+        col("systemtask_verdict", 10),
+        col("task_action", 8),
+        fit(row.origin.computer.clone(), 24),
+        col("task_name", 44),
+        col("task_run_as", 20),
+        col("task_command", 40),
+        col("task_creator", 24),
+        col("systemtask_suppressed_by", 28),
+        col("systemtask_reasons", 200),
     )
 }
 

@@ -60,3 +60,88 @@ fn tag_over_files_of_different_layouts() {
     assert_eq!(cell(1, "task_creator"), "alice");
     assert!(stderr.contains("3 events in, 3 out: 2 alert"), "{stderr}");
 }
+
+fn samples_evtx() -> std::path::PathBuf {
+    shared().join("samples/evtx")
+}
+
+fn allowlist() -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("splunk_app/lookups/systemtask_allowlist.csv")
+        .display()
+        .to_string()
+}
+
+/// `hunt` over the real EVTX samples, in each format, against golden files: the same reports,
+/// record IDs (the events' EventRecordID) and verdicts, in the same order, on any number of
+/// threads.
+#[test]
+fn hunt_golden_reports() {
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    for format in ["csv", "json", "table"] {
+        for threads in ["1", "3"] {
+            let out = Command::new(bin())
+                .current_dir(samples_evtx())
+                .args([
+                    "hunt",
+                    "--allowlist",
+                    &allowlist(),
+                    "--include-suppressed",
+                    "--threads",
+                    threads,
+                    "--format",
+                    format,
+                    ".",
+                ])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{stderr}");
+            let want = std::fs::read_to_string(golden.join(format!("hunt.{format}"))).unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{format} on {threads} thread(s)");
+            assert!(
+                stderr.contains("28 files (0 unreadable, 0 skipped), 1936 records (0 damaged, skipped), 15 alerts, 0 suppressed, 31 benign"),
+                "{stderr}"
+            );
+        }
+    }
+}
+
+/// Damaged records are counted per file and in the summary; an unreadable file is named; a
+/// FIFO named `.evtx` and a link cycle are reported and skipped, never waited on.
+#[test]
+fn hunt_reports_what_it_could_not_read() {
+    let dir = temp_dir("hunt-damaged");
+    let big = std::fs::read(
+        samples_evtx()
+            .join("sbousseaden_EVTX-ATTACK-SAMPLES/AutomatedTestingTools_PanacheSysmon_vs_AtomicRedTeam01.evtx"),
+    )
+    .unwrap();
+    // A chunk with its middle overwritten: its records fail, the rest of the file is read.
+    let mut damaged = big.clone();
+    for b in &mut damaged[4096 + 65536 + 20_000..4096 + 65536 + 40_000] {
+        *b = 0xA5;
+    }
+    std::fs::write(dir.join("damaged.evtx"), &damaged).unwrap();
+    std::fs::write(dir.join("garbage.evtx"), b"not an event log").unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+        let _ = Command::new("mkfifo").arg(dir.join("pipe.evtx")).status();
+    }
+    let (code, _, stderr) = run_cli(&["hunt", "--allowlist", "none", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let summary = stderr.lines().last().unwrap();
+    assert!(summary.contains("(1 unreadable"), "{stderr}");
+    let damaged_count: u64 = summary.split("records (").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(damaged_count > 0, "{summary}");
+    assert!(stderr.contains(&format!("damaged.evtx: {damaged_count} damaged record(s) skipped")), "{stderr}");
+    assert!(stderr.contains("garbage.evtx") && stderr.contains("not a readable EVTX file"), "{stderr}");
+    #[cfg(unix)]
+    {
+        assert!(stderr.contains("already walked"), "{stderr}");
+        if dir.join("pipe.evtx").exists() {
+            assert!(stderr.contains("pipe.evtx") && stderr.contains("FIFO"), "{stderr}");
+        }
+    }
+}

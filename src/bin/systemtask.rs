@@ -62,6 +62,9 @@ enum Local {
         /// Search options as in SPL (field overrides for CSV exports).
         #[arg(short = 'o', long = "option", value_name = "KEY=VALUE")]
         options: Vec<String>,
+        /// Files read at once (default: one per core).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
     },
 }
 
@@ -85,8 +88,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Local::Tag { files, options, allowlist, format } => tag_files(&files, &options, allowlist, format),
-        Local::Hunt { paths, allowlist, format, include_suppressed, options } => {
-            hunt(&paths, &options, allowlist, format, include_suppressed)
+        Local::Hunt { paths, allowlist, format, include_suppressed, options, threads } => {
+            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            hunt(&paths, &options, allowlist, format, include_suppressed, threads)
         }
     };
     match result {
@@ -135,6 +139,7 @@ fn hunt(
     allowlist: Option<String>,
     format: HuntFormat,
     include_suppressed: bool,
+    threads: usize,
 ) -> Result<(), String> {
     let (engine, messages) = local_engine(options, allowlist)?;
     for m in messages {
@@ -146,15 +151,22 @@ fn hunt(
     }
     let started = std::time::Instant::now();
     let keep = |v| v == Verdict::Alert || v == Verdict::Error || (include_suppressed && v == Verdict::Suppressed);
-    let (hits, sum) = systemtask::hunt::hunt(&engine, &walk.files, keep, true);
+    let reports = systemtask::hunt::hunt(&engine, &walk.files, keep, threads, true);
+    let mut sum = systemtask::hunt::Summary::default();
+    for report in &reports {
+        sum += report.summary;
+        for problem in &report.problems {
+            eprintln!("systemtask: {problem}");
+        }
+    }
+    let rows = reports.iter().flat_map(|r| &r.rows);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let rows = || hits.iter().map(|h| h.reported());
     let written = match format {
         HuntFormat::Table => output::write_table_header(&mut out)
-            .and_then(|_| hits.iter().try_for_each(|h| output::write_table_row(&mut out, &h.finding))),
-        HuntFormat::Csv => output::write_report_csv(&mut out, rows()),
-        HuntFormat::Json => output::write_report_json(&mut out, rows()),
+            .and_then(|_| rows.clone().try_for_each(|r| output::write_table_row(&mut out, r))),
+        HuntFormat::Csv => output::write_report_csv(&mut out, rows),
+        HuntFormat::Json => output::write_report_json(&mut out, rows),
     };
     written.and_then(|_| out.flush()).map_err(|e| format!("writing output: {e}"))?;
     eprintln!(
@@ -244,7 +256,10 @@ fn tag_files(files: &[PathBuf], options: &[String], allowlist: Option<String>, f
                     Verdict::Error => stats.errors += 1,
                 }
                 stats.records_out += 1;
-                output::write_table_row(&mut out_stream, f).map_err(|e| format!("writing output: {e}"))?;
+                let origin =
+                    output::Origin { computer: f.host.clone().unwrap_or_default(), ..output::Origin::default() };
+                output::write_table_row(&mut out_stream, &output::Row::new(origin, f))
+                    .map_err(|e| format!("writing output: {e}"))?;
             }
             stats
         }

@@ -3,6 +3,8 @@
 command as bare _raw, get the verdicts of ../shared/samples/labels.csv."""
 
 import csv
+import json
+import os
 import html
 import io
 import re
@@ -96,3 +98,29 @@ def test_dispatcher_without_a_build_speaks_each_programs_terms():
         assert modinput.returncode == 1
         assert modinput.stdout == b"", "nothing in the modular input's event stream"
         assert modinput.stderr.startswith(b"ERROR systemtask_evtx: no build for architecture")
+
+
+def test_hunt_reports_the_event_record_id_python_evtx_reads():
+    """Every hunt report names its record by the EventRecordID in the event itself, checked with
+    python-evtx (an independent parser): the record exists, with that event ID and computer."""
+    exe = next(p for p in (APP / "bin").glob("systemtask-*") if p.name.endswith(os.uname().machine))
+    out = subprocess.run([str(exe), "hunt", "--allowlist", "none", "--format", "json", str(SAMPLES / "evtx")],
+                         capture_output=True, check=True)
+    hits = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    assert len(hits) >= 10
+    by_file = {}
+    for hit in hits:
+        records = by_file.get(hit["file"])
+        if records is None:
+            records = {}
+            with pyevtx.Evtx(hit["file"]) as log:
+                for r in log.records():
+                    xml = r.xml()
+                    rid = re.search(r"<EventRecordID>(\d+)</EventRecordID>", xml)
+                    if rid:
+                        eid = re.search(r"<EventID[^>]*>(\d+)</EventID>", xml).group(1)
+                        comp = re.search(r"<Computer>([^<]*)</Computer>", xml).group(1)
+                        records[rid.group(1)] = (eid, comp)
+            by_file[hit["file"]] = records
+        assert hit["record"] in records, (hit["file"], hit["record"])
+        assert records[hit["record"]][1] == hit["computer"], hit
