@@ -23,9 +23,11 @@ fn main() {
     }
     let files = systemtask::hunt::collect(std::slice::from_ref(&corpus)).files;
     let bytes: u64 = files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).sum();
-    let allowlist =
-        Allowlist::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("splunk_app/lookups/systemtask_allowlist.csv"), Date::today())
-            .unwrap();
+    let allowlist = Allowlist::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("splunk_app/lookups/systemtask_allowlist.csv"),
+        Date::today(),
+    )
+    .unwrap();
     let engine = Engine::new(Mode::Tag, Some(allowlist), Default::default());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let run = |threads: usize| {

@@ -6,66 +6,76 @@ use std::path::{Path, PathBuf};
 use crate::allowlist::{self, Allowlist, Date};
 use crate::engine::{Engine, Scratch};
 use crate::error::CsvError;
-use crate::options::{AllowlistChoice, DEFAULT_ALLOWLIST, Options};
+use crate::options::{AllowlistChoice, DEFAULT_ALLOWLIST, Options, SITE_ALLOWLIST};
 use crate::protocol::{Command, Level, Message, Processed, SearchInfo};
 use crate::record::Spliced;
 
 /// Where the allowlist comes from when the command runs.
 #[derive(Clone, Debug)]
 pub enum AllowlistSource {
-    /// Inside Splunk: files in the app's `lookups/` directory (`None` when the executable is
-    /// not inside an app).
+    /// Inside Splunk (and local runs from inside the app): files in the app's `lookups/`
+    /// directory (`None` when the executable is not inside an app).
     AppLookups(Option<PathBuf>),
     /// Local mode: an explicit path chosen by the person running it.
     Path(PathBuf),
 }
 
 /// Builds the engine from options; warnings go to the user, errors end the search.
+///
+/// Inside Splunk the default is two lists read together: the shipped one
+/// (`systemtask_allowlist.csv`, ours, replaced by every upgrade) and the site's own
+/// (`systemtask_allowlist_site.csv`, which the app never ships, so no upgrade or deployer push
+/// overwrites it), labelled `shipped:` and `site:` in `systemtask_suppressed_by`.
 pub fn build_engine(options: Options, source: &AllowlistSource) -> Result<(Engine, Vec<Message>), String> {
     let mut messages = Vec::new();
-    let path = match (&options.allowlist, source) {
-        (AllowlistChoice::None, _) => None,
-        (AllowlistChoice::Default, AllowlistSource::Path(p)) => Some(p.clone()),
-        (AllowlistChoice::Named(name), AllowlistSource::Path(p)) => {
-            Some(p.parent().unwrap_or(Path::new(".")).join(name))
+    let today = Date::today();
+    let mut list = Allowlist::default();
+    let mut any = true;
+    match (&options.allowlist, source) {
+        (AllowlistChoice::None, _) => any = false,
+        (AllowlistChoice::Default, AllowlistSource::Path(p)) => {
+            list.add_file(p, None, today).map_err(|e| e.to_string())?
         }
-        (choice, AllowlistSource::AppLookups(Some(dir))) => {
-            let name = match choice {
-                AllowlistChoice::Named(n) => n.as_str(),
-                _ => DEFAULT_ALLOWLIST,
-            };
-            Some(allowlist::resolve_in(dir, name)?)
+        (AllowlistChoice::Named(name), AllowlistSource::Path(p)) => {
+            let path = p.parent().unwrap_or(Path::new(".")).join(name);
+            list.add_file(&path, None, today).map_err(|e| e.to_string())?
+        }
+        (AllowlistChoice::Default, AllowlistSource::AppLookups(Some(dir))) => {
+            let shipped = allowlist::resolve_in(dir, DEFAULT_ALLOWLIST)?;
+            list.add_file(&shipped, Some("shipped"), today).map_err(|e| e.to_string())?;
+            // The site's list is optional: a site that has not written one has none.
+            if dir.join(SITE_ALLOWLIST).exists() {
+                let site = allowlist::resolve_in(dir, SITE_ALLOWLIST)?;
+                list.add_file(&site, Some("site"), today).map_err(|e| e.to_string())?;
+            }
+        }
+        (AllowlistChoice::Named(name), AllowlistSource::AppLookups(Some(dir))) => {
+            let path = allowlist::resolve_in(dir, name)?;
+            list.add_file(&path, Some(name), today).map_err(|e| e.to_string())?;
         }
         (AllowlistChoice::Default, AllowlistSource::AppLookups(None)) => {
             messages.push(Message::new(
                 Level::Warn,
                 "systemtask: no app lookups directory next to the executable; suppression is off",
             ));
-            None
+            any = false;
         }
         (AllowlistChoice::Named(n), AllowlistSource::AppLookups(None)) => {
             return Err(format!("allowlist {n:?}: no app lookups directory next to the executable"));
         }
-    };
-    let allowlist = match path {
-        Some(path) => {
-            let list = Allowlist::load(&path, Date::today()).map_err(|e| e.to_string())?;
-            if !list.expired.is_empty() {
-                messages.push(Message::new(
-                    Level::Warn,
-                    format!(
-                        "systemtask: {} expired allowlist entr{} ignored: {}",
-                        list.expired.len(),
-                        if list.expired.len() == 1 { "y" } else { "ies" },
-                        list.expired.join(", ")
-                    ),
-                ));
-            }
-            Some(list)
-        }
-        None => None,
-    };
-    Ok((Engine::new(options.mode, allowlist, options.fields), messages))
+    }
+    if !list.expired.is_empty() {
+        messages.push(Message::new(
+            Level::Warn,
+            format!(
+                "systemtask: {} expired allowlist entr{} ignored: {}",
+                list.expired.len(),
+                if list.expired.len() == 1 { "y" } else { "ies" },
+                list.expired.join(", ")
+            ),
+        ));
+    }
+    Ok((Engine::new(options.mode, any.then_some(list), options.fields), messages))
 }
 
 /// The command as Splunk runs it.

@@ -31,7 +31,10 @@ pub struct Options {
     pub fields: FieldNames,
 }
 
+/// The shipped allowlist: ours, replaced by every upgrade.
 pub const DEFAULT_ALLOWLIST: &str = "systemtask_allowlist.csv";
+/// The site's allowlist: never in the tarball, so upgrades keep it.
+pub const SITE_ALLOWLIST: &str = "systemtask_allowlist_site.csv";
 
 impl Options {
     /// Parses SPL arguments. The error names the offending argument.

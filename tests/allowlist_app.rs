@@ -27,7 +27,8 @@ fn a_named_allowlist_suppresses_visibly() {
     let (header, rows) = csv_records(&run.replies[1].body);
     let col = |n: &str| header.iter().position(|h| h == n.as_bytes()).unwrap();
     assert_eq!(rows[0][col("systemtask_verdict")], b"suppressed");
-    assert_eq!(rows[0][col("systemtask_suppressed_by")], b"vendor-job");
+    // A named list labels its entries with its file name.
+    assert_eq!(rows[0][col("systemtask_suppressed_by")], b"custom.csv:vendor-job");
 }
 
 #[test]
@@ -60,7 +61,7 @@ fn expired_entries_are_reported_once() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let warnings = run.messages("WARN");
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].contains("1 expired allowlist entry ignored: old"));
+    assert!(warnings[0].contains("1 expired allowlist entry ignored: shipped:old"), "{warnings:?}");
     let (header, rows) = csv_records(&run.replies[1].body);
     let col = header.iter().position(|h| h == b"systemtask_verdict").unwrap();
     assert_eq!(rows[0][col], b"alert", "an expired entry suppresses nothing");
@@ -78,5 +79,35 @@ fn a_link_out_of_the_lookups_directory_is_refused() {
         run.messages("ERROR")[0].contains("points outside the app's lookups directory"),
         "{:?}",
         run.messages("ERROR")
+    );
+}
+
+/// The shipped list and the site's own are read together, without options; each suppression
+/// says which list it came from; a malformed site list fails the search naming its line.
+#[test]
+fn the_site_list_is_read_beside_the_shipped_one() {
+    let app = with_allowlist(
+        "site",
+        "systemtask_allowlist_site.csv",
+        &format!("{HEADER}vendor-job,\\Vendor\\Job,C:\\Vendor\\job.exe,,,,,approved by IT (CHG-42)\n"),
+    );
+    let run = run_exe(&app.join("bin/systemtask"), [getinfo(&[]), execute(true, BODY)].concat());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (header, rows) = csv_records(&run.replies[1].body);
+    let col = |n: &str| header.iter().position(|h| h == n.as_bytes()).unwrap();
+    assert_eq!(rows[0][col("systemtask_verdict")], b"suppressed");
+    assert_eq!(rows[0][col("systemtask_suppressed_by")], b"site:vendor-job");
+
+    std::fs::write(
+        app.join("lookups/systemtask_allowlist_site.csv"),
+        format!("{HEADER}too-wide,\\Vendor\\Job,*.exe,,,,,any program\n"),
+    )
+    .unwrap();
+    let run = run_exe(&app.join("bin/systemtask"), [getinfo(&[]), execute(true, BODY)].concat());
+    assert_eq!(run.code, 1);
+    let errors = run.messages("ERROR");
+    assert!(
+        errors[0].contains("systemtask_allowlist_site.csv line 2") && errors[0].contains("names no program"),
+        "{errors:?}"
     );
 }

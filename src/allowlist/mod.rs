@@ -114,13 +114,29 @@ fn normalize_text(s: &str) -> String {
 
 impl Allowlist {
     pub fn load(path: &Path, today: Date) -> Result<Allowlist, AllowlistError> {
+        let mut list = Allowlist::default();
+        list.add_file(path, None, today)?;
+        Ok(list)
+    }
+
+    /// Adds the entries of the file at `path`; with a `label`, their ids are written
+    /// `<label>:<id>` so a suppression says which list it came from.
+    pub fn add_file(&mut self, path: &Path, label: Option<&str>, today: Date) -> Result<(), AllowlistError> {
         let file = path.display().to_string();
         let bytes =
             std::fs::read(path).map_err(|e| AllowlistError::Read { file: file.clone(), detail: e.to_string() })?;
-        Allowlist::parse(&bytes, &file, today)
+        self.add(&bytes, &file, label, today)
     }
 
     pub fn parse(bytes: &[u8], file: &str, today: Date) -> Result<Allowlist, AllowlistError> {
+        let mut list = Allowlist::default();
+        list.add(bytes, file, None, today)?;
+        Ok(list)
+    }
+
+    /// Adds a file's entries (after those already there: earlier lists win ties).
+    pub fn add(&mut self, bytes: &[u8], file: &str, label: Option<&str>, today: Date) -> Result<(), AllowlistError> {
+        let list = self;
         let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
         let csv_err = |e: csv::Error| {
             let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -134,7 +150,6 @@ impl Allowlist {
                 .position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(column))
                 .ok_or(AllowlistError::MissingColumn { file: file.to_string(), column })?;
         }
-        let mut list = Allowlist::default();
         let mut record = csv::StringRecord::new();
         let mut ids: HashMap<String, u64> = HashMap::new();
         while reader.read_record(&mut record).map_err(csv_err)? {
@@ -163,17 +178,20 @@ impl Allowlist {
                 };
                 return Err(entry_err(detail.into()));
             };
+            if let Some(detail) = unpinned_program(get(2), get(3)) {
+                return Err(entry_err(detail));
+            }
             let expires = get(6);
             if !expires.is_empty() {
                 let date = Date::parse(expires)
                     .ok_or_else(|| entry_err(format!("has a bad expiry date {expires:?} (expected YYYY-MM-DD)")))?;
                 if date < today {
-                    list.expired.push(id.clone());
+                    list.expired.push(labelled(label, &id));
                     continue;
                 }
             }
             let entry = Entry {
-                id,
+                id: labelled(label, &id),
                 task_name,
                 command,
                 arguments: Pattern::compile(&winpath::normalize(get(3))),
@@ -200,7 +218,7 @@ impl Allowlist {
         list.folder_lengths = list.by_folder.keys().map(String::len).collect();
         list.folder_lengths.sort_unstable();
         list.folder_lengths.dedup();
-        Ok(list)
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -210,6 +228,83 @@ impl Allowlist {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+fn labelled(label: Option<&str>, id: &str) -> String {
+    match label {
+        Some(label) => format!("{label}:{id}"),
+        None => id.to_string(),
+    }
+}
+
+/// Programs that run whatever their arguments say (shells, script hosts, loaders, Defender's
+/// command-line tool with its download option...): an entry for one must pin the arguments too,
+/// or it would suppress any use of the program under that task name.
+const DUAL_USE: &[&str] = &[
+    "cmd.exe",
+    "powershell.exe",
+    "pwsh.exe",
+    "powershell_ise.exe",
+    "wscript.exe",
+    "cscript.exe",
+    "mshta.exe",
+    "rundll32.exe",
+    "regsvr32.exe",
+    "msiexec.exe",
+    "mpcmdrun.exe",
+    "bitsadmin.exe",
+    "certutil.exe",
+    "conhost.exe",
+    "forfiles.exe",
+    "schtasks.exe",
+    "wmic.exe",
+    "msbuild.exe",
+    "installutil.exe",
+    "regasm.exe",
+    "regsvcs.exe",
+    "sc.exe",
+    "reg.exe",
+    "bash.exe",
+    "wsl.exe",
+    "python.exe",
+    "pythonw.exe",
+    "node.exe",
+    "curl.exe",
+    "explorer.exe",
+];
+
+/// Whether a pattern pins what it matches: it has no wildcard, or at least 4 characters other
+/// than wildcards, separators, dots and a final program extension.
+fn pins(pattern: &str) -> bool {
+    !pattern.contains(['*', '?']) || literal_chars(pattern) >= 4
+}
+
+/// How many characters a pattern pins: its characters other than wildcards, separators, dots
+/// and a final program extension.
+fn literal_chars(pattern: &str) -> usize {
+    let lower = pattern.to_ascii_lowercase();
+    let stem = [".exe", ".com", ".bat", ".cmd"].iter().find_map(|e| lower.strip_suffix(e)).unwrap_or(&lower);
+    stem.chars().filter(|c| !matches!(c, '*' | '?' | '\\' | '/' | '.' | '"' | ' ')).count()
+}
+
+/// Why an entry's program is not pinned, if it is not. The rule: a command pattern with
+/// wildcards holds at least 4 characters besides wildcards, separators, dots and a `.exe`-style
+/// extension (so `*.exe`, `*` or `c:\*` are refused; `*\MpCmdRun.exe` is not), and an entry
+/// for a dual-use program ([`DUAL_USE`]) pins its non-empty arguments the same way.
+fn unpinned_program(command: &str, arguments: &str) -> Option<String> {
+    if !pins(command) {
+        return Some(format!(
+            "has command pattern {command:?}, which names no program: give the program's file name or folder (4 characters or more besides wildcards)"
+        ));
+    }
+    let normalized = winpath::normalize(command);
+    let file = normalized.rsplit('\\').next().unwrap_or(&normalized);
+    if DUAL_USE.contains(&file) && (arguments.trim().is_empty() || !pins(arguments)) {
+        return Some(format!(
+            "runs {file}, a program that does whatever its arguments say: pin the arguments too (4 characters or more besides wildcards)"
+        ));
+    }
+    None
 }
 
 /// The entries filed under `key`.
@@ -368,7 +463,7 @@ mod tests {
             "lit,\\A\\B,c:\\x.exe,,,,,\n\
              folder,\\A\\C*,c:\\x.exe,,,,,\n\
              cmd,,c:\\y.exe,,,,,\n\
-             scan,*z,c:\\*.exe,,,,,\n",
+             scan,*z,c:\\tool*\\*.exe,,,,,\n",
         )
         .unwrap();
         assert_eq!((l.by_name.len(), l.by_folder.len(), l.by_command.len(), l.scan.len()), (1, 1, 1, 1));
@@ -376,7 +471,7 @@ mod tests {
             ("\\A\\B", "c:\\x.exe", Some("lit")),
             ("\\A\\Cat", "c:\\x.exe", Some("folder")),
             ("\\Q", "c:\\y.exe", Some("cmd")),
-            ("\\Qz", "c:\\q.exe", Some("scan")),
+            ("\\Qz", "c:\\tools\\q.exe", Some("scan")),
             ("\\A\\D", "c:\\x.exe", None),
         ];
         for (name, command, want) in cases {
@@ -389,6 +484,16 @@ mod tests {
         let cases = [
             ("n1,\\SomeTask,,,,,,name only\n", "line 2: entry \"n1\" constrains the task name alone"),
             ("n1,\\SomeTask,*,,,,,star\n", "constrains the task name alone"),
+            (
+                "x1,\\SomeTask,*.exe,,,,,any exe\n",
+                "line 2: entry \"x1\" has command pattern \"*.exe\", which names no program",
+            ),
+            ("x2,,c:\\*,,,,,a drive\n", "which names no program"),
+            (
+                "d1,\\T,%windir%\\system32\\rundll32.exe,,,,,no args\n",
+                "runs rundll32.exe, a program that does whatever",
+            ),
+            ("d2,\\T,*\\MpCmdRun.exe,*,,,,any args\n", "runs mpcmdrun.exe"),
             (",\\SomeTask,x.exe,,,,,\n", "has no id"),
             ("a,\\x,x.exe,,,,2026-13-01,\n", "bad expiry date \"2026-13-01\""),
             ("a,\\x,x.exe,,,,tomorrow,\n", "bad expiry date"),

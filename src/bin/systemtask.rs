@@ -198,7 +198,7 @@ fn local_engine(
         }
         Some(path) => AllowlistSource::Path(PathBuf::from(path)),
         None => match allowlist::app_lookups_dir() {
-            Some(dir) => AllowlistSource::Path(dir.join(systemtask::options::DEFAULT_ALLOWLIST)),
+            Some(dir) => AllowlistSource::AppLookups(Some(dir)),
             None => {
                 eprintln!(
                     "systemtask: no allowlist (not run from inside the app); pass --allowlist PATH to suppress known-good tasks"

@@ -77,12 +77,11 @@ impl Run {
 
 /// Runs `exe` with `input` on stdin (written from another thread, as splunkd does).
 pub fn run_exe(exe: &Path, input: Vec<u8>) -> Run {
-    let mut child = command_for(exe)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start binary");
+    let mut child = spawn_retrying(|| {
+        let mut c = command_for(exe);
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    });
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         let _ = stdin.write_all(&input);
@@ -96,6 +95,20 @@ pub fn run_exe(exe: &Path, input: Vec<u8>) -> Run {
     let replies = parse_replies(&stdout)
         .unwrap_or_else(|e| panic!("bad reply stream: {e}\n{}", String::from_utf8_lossy(&stdout)));
     Run { code: status.code().unwrap_or(-1), replies, stdout, stderr }
+}
+
+/// Starts a command, retrying "Text file busy": a binary just copied (see [`temp_app`]) can
+/// still be open for writing in a child another test thread forked meanwhile.
+pub fn spawn_retrying(command: impl Fn() -> Command) -> std::process::Child {
+    for attempt in 0.. {
+        match command().spawn() {
+            Err(e) if e.raw_os_error() == Some(26) && attempt < 50 => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            result => return result.expect("start binary"),
+        }
+    }
+    unreachable!()
 }
 
 pub fn run(input: Vec<u8>) -> Run {
