@@ -150,7 +150,7 @@ def test_alert_uses_only_the_output_contract():
     saved = conf("savedsearches")
     contract = output_contract() | STANDARD_FIELDS
     alert = "SystemTask - Scheduled task created or changed to run as SYSTEM"
-    for name in (alert, "SystemTask - ES - Scheduled task runs as SYSTEM"):
+    for name in (alert, "SystemTask - Scheduled Task Runs As SYSTEM - Rule"):
         spl = saved.get(name, "search")
         assert "| systemtask mode=alerts" in spl
         fields = table_fields(spl)
@@ -166,7 +166,7 @@ def test_alert_uses_only_the_output_contract():
     assert a == {"alert.severity": "3", "alert.track": "1", "counttype": "number of events", "relation": "greater than", "quantity": "0", "alert.suppress": "1", "action.email": "0", "action.webhook": "0"}
     # A lagged window: it ends before now so late events are still seen.
     assert saved.get(alert, "dispatch.latest_time") != "now"
-    es = "SystemTask - ES - Scheduled task runs as SYSTEM"
+    es = "SystemTask - Scheduled Task Runs As SYSTEM - Rule"
     assert saved.get(es, "disabled") == "1" and saved.get(es, "action.notable") == "1" and saved.get(es, "action.risk") == "1"
     json.loads(saved.get(es, "action.risk.param._risk"))
 
@@ -176,7 +176,7 @@ def test_dashboard_is_studio_and_references_what_exists():
     xml = (APP / "default" / "data" / "ui" / "views" / "systemtask_triage.xml").read_text()
     assert '<dashboard version="2"' in xml
     definition = json.loads(re.search(r"<definition><!\[CDATA\[(.*?)\]\]></definition>", xml, re.S).group(1))
-    contract = output_contract() | STANDARD_FIELDS | {"time", "count", "hosts", "task_names", "commands", "comment", "expires", "status", "last_seen", "minutes_silent", "sourcetype"}
+    contract = output_contract() | STANDARD_FIELDS | {"time", "count", "hosts", "task_names", "commands", "comment", "expires", "status", "last_seen", "minutes_silent", "sourcetype", "source"}
     for ds in definition["dataSources"].values():
         q = ds["options"]["query"]
         resolve_macros(q, macros)
@@ -207,3 +207,126 @@ def test_appinspect_cloud_checks_pass():
     readme = (ROOT / "README.md").read_text()
     for w in warnings:
         assert w in readme, f"AppInspect warning {w} is not explained in the README"
+
+
+def saved_searches():
+    saved = conf("savedsearches")
+    return {name: saved.get(name, "search") for name in saved.sects if saved.has_option(name, "search")}
+
+
+def balanced(spl):
+    """Quotes (outside escapes) and brackets of a search balance."""
+    depth, quote, escaped = [], False, False
+    pairs = {")": "(", "]": "["}
+    for c in spl:
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c == '"':
+            quote = not quote
+        elif not quote and c in "([":
+            depth.append(c)
+        elif not quote and c in ")]":
+            if not depth or depth.pop() != pairs[c]:
+                return False
+    return not quote and not depth
+
+
+def test_every_search_balances_after_macro_expansion():
+    macros = conf("macros")
+    searches = dict(saved_searches())
+    xml = (APP / "default" / "data" / "ui" / "views" / "systemtask_triage.xml").read_text()
+    definition = json.loads(re.search(r"<definition><!\[CDATA\[(.*?)\]\]></definition>", xml, re.S).group(1))
+    for name, ds in definition["dataSources"].items():
+        searches[f"dashboard {name}"] = ds["options"]["query"]
+    for name, spl in searches.items():
+        expanded = resolve_macros(spl, macros)
+        assert balanced(expanded), f"{name}: unbalanced quotes or brackets: {expanded}"
+
+
+def test_watchdog_watches_every_detection_search():
+    """The watchdog names every saved search that runs the detection, counts only successful
+    runs, and covers whichever are enabled (it reads their state with | rest)."""
+    searches = saved_searches()
+    watchdog = searches["SystemTask - Detection search not running"]
+    assert "| rest /servicesNS/" in watchdog and "disabled=0" in watchdog and "status=success" in watchdog
+    detections = [n for n, spl in searches.items() if "| systemtask mode=alerts" in spl]
+    assert len(detections) >= 3
+    for name in detections:
+        assert f'title="{name}"' in watchdog, name
+
+
+def test_pipeline_health_is_per_host_and_channel():
+    saved = conf("savedsearches")
+    name = "SystemTask - Windows event pipeline health"
+    assert "by host source" in saved.get(name, "search")
+    assert saved.get(name, "alert.suppress.fields") == "host,source"
+    assert saved.get(name, "alert.digest_mode") == "0", "suppressed per result, not as a whole"
+    channels = conf("macros").get("systemtask_channels", "definition")
+    assert "Security" in channels and "Sysmon/Operational" in channels
+
+
+def test_process_macro_keeps_powershell():
+    definition = conf("macros").get("systemtask_process_events", "definition")
+    assert "powershell*" in definition and "pwsh*" in definition
+
+
+def test_enterprise_security_conventions():
+    saved = conf("savedsearches")
+    rule = "SystemTask - Scheduled Task Runs As SYSTEM - Rule"
+    spl = saved.get(rule, "search")
+    assert spl.rstrip().endswith("`systemtask_scheduled_task_runs_as_system_filter`")
+    assert conf("macros").has_section("systemtask_scheduled_task_runs_as_system_filter")
+    drilldowns = json.loads(saved.get(rule, "action.notable.param.drilldown_searches"))
+    assert len(drilldowns) == 2
+    assert all(d["earliest_offset"] == "$info_min_time$" and d["latest_offset"] == "$info_max_time$" for d in drilldowns)
+    assert "Risk.All_Risk" in drilldowns[1]["search"]
+    risk = json.loads(saved.get(rule, "action.risk.param._risk"))
+    objects = {(r.get("risk_object_field"), r.get("risk_object_type")) for r in risk}
+    assert ("host", "system") in objects and ("task_creator", "user") in objects
+    assert any(r.get("threat_object_field") == "task_command" for r in risk)
+    annotations = json.loads(saved.get(rule, "action.correlationsearch.annotations"))
+    assert annotations["mitre_attack"] == ["T1053.005"]
+    meta = (APP / "metadata" / "default.meta").read_text()
+    assert re.search(r"\[savedsearches\]\s*\nexport = system", meta), "ES Content Management lists exported searches"
+
+
+def test_an_upgrade_keeps_the_site_allowlist():
+    """Install the tarball, add a site allowlist entry, install the next version over it the
+    way `splunk install app -update 1` does (the package extracted over the app directory): the
+    site entry is still there and still suppresses, and the tarball never carries a site list."""
+    import os
+    import tempfile
+
+    with tarfile.open(tarball()) as t:
+        names = t.getnames()
+    assert "systemtask/lookups/systemtask_allowlist.csv" in names
+    assert not any("allowlist_site" in n for n in names), "the site list is never shipped"
+    with tempfile.TemporaryDirectory() as apps:
+        with tarfile.open(tarball()) as t:
+            t.extractall(apps, filter="tar")
+        site = Path(apps) / "systemtask" / "lookups" / "systemtask_allowlist_site.csv"
+        site.write_text("id,task_name,command,arguments,creator,host,expires,comment\n"
+                        "vendor-job,\\Vendor\\Job,C:\\Vendor\\job.exe,,,,,approved by IT (CHG-42)\n")
+        with tarfile.open(tarball()) as t:
+            t.extractall(apps, filter="tar")
+        assert site.exists(), "the upgrade kept the site's list"
+        exe = Path(apps) / "systemtask" / "bin" / f"systemtask-{os.uname().machine}"
+        body = b"EventCode,CommandLine,User\n1,schtasks /create /tn \\Vendor\\Job /tr C:\\Vendor\\job.exe /ru SYSTEM,CORP\\bob\n"
+        getinfo = json.dumps({"action": "getinfo", "searchinfo": {"args": []}}).encode()
+        execute = json.dumps({"action": "execute", "finished": True}).encode()
+        stream = (b"chunked 1.0,%d,0\n" % len(getinfo) + getinfo
+                  + b"chunked 1.0,%d,%d\n" % (len(execute), len(body)) + execute + body)
+        out = subprocess.run([str(exe)], input=stream, capture_output=True, check=True).stdout
+        assert b"suppressed" in out and b"site:vendor-job" in out, out
+
+
+def test_searchbnf_uses_only_keys_of_the_current_spec():
+    """searchbnf.conf.spec (Splunk 9.2): syntax, simplesyntax, alias, description, shortdesc,
+    example<n>, comment<n>, usage, tags, related; maintainer and appears-in are deprecated."""
+    bnf = conf("searchbnf")
+    allowed = re.compile(r"^(syntax|simplesyntax|alias|description|shortdesc|example\d+|comment\d+|usage|tags|related)$")
+    for stanza in bnf.sects:
+        for key in bnf.get_section(stanza).options:
+            assert allowed.match(key), f"[{stanza}] {key}"
