@@ -3,8 +3,14 @@
 # scheme) name this script, so one app serves x86_64 and aarch64 search heads and indexers;
 # Splunk documents platform directories only for x86. Usage: systemtask.sh [arguments...]; a
 # link or copy named <program>.sh runs <program>-<arch> the same way.
-dir=$(dirname "$0")
-program=$(basename "$0" .sh)
+# Parameter expansion, not dirname/basename: each external program costs a fork and an exec
+# on every search that starts the command.
+case "$0" in
+  */*) dir=${0%/*} ;;
+  *) dir=. ;;
+esac
+program=${0##*/}
+program=${program%.sh}
 case "$(uname -m)" in
   x86_64 | amd64) arch=x86_64 ;;
   aarch64 | arm64 | armv8*) arch=aarch64 ;;
