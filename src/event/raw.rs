@@ -130,7 +130,13 @@ pub fn may_hold(raw: &[u8], field: Field) -> bool {
             .iter()
             .map(|&f| match names(f) {
                 Some((xml, classic)) => {
-                    xml.iter().chain(classic.iter()).map(|n| memmem::Finder::new(n.as_bytes()).into_owned()).collect()
+                    // A name that contains another is found only where that one is: search the
+                    // shortest forms alone (`OriginalFileName`, not also `OriginalFileName:`).
+                    let all: Vec<&str> = xml.iter().chain(classic.iter()).copied().collect();
+                    all.iter()
+                        .filter(|n| !all.iter().any(|m| m != *n && n.contains(m)))
+                        .map(|n| memmem::Finder::new(n.as_bytes()).into_owned())
+                        .collect()
                 }
                 None => Vec::new(),
             })
