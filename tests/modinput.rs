@@ -390,3 +390,52 @@ fn a_file_that_grows_while_read_loses_nothing() {
     let duplicates = seen.values().filter(|&&n| n > 1).count();
     assert!(duplicates <= systemtask::evtxfile::BATCH as usize, "{duplicates}");
 }
+
+/// The exactly-once logic without the process: `send_file` into a sink that records IDs.
+#[test]
+fn send_file_resumes_and_starts_over_without_a_process() {
+    use systemtask::evtxfile::Record;
+    use systemtask::modinput::checkpoint::Store;
+    use systemtask::modinput::reading::{EventSink, send_file};
+
+    #[derive(Default)]
+    struct Ids(Vec<u64>, usize);
+    impl EventSink for Ids {
+        fn send(&mut self, record: &Record) -> std::io::Result<()> {
+            self.0.push(record.event_record_id().unwrap());
+            Ok(())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.1 += 1;
+            Ok(())
+        }
+    }
+    let dir = temp("lib");
+    let store = Store::new(&temp("lib-ck")).unwrap();
+    let full = std::fs::read(big_sample()).unwrap();
+    let log = dir.join("Sysmon.evtx");
+    std::fs::write(&log, &full[..4096 + 2 * 65536]).unwrap();
+    let mut first = Ids::default();
+    let outcome = send_file(&log, &store, |_| true, &mut first).unwrap();
+    assert_eq!(outcome.sent as usize, first.0.len());
+    assert!(first.1 >= 1, "flushed before the checkpoint");
+    std::fs::write(&log, &full).unwrap();
+    let mut second = Ids::default();
+    let outcome = send_file(&log, &store, |_| true, &mut second).unwrap();
+    assert_eq!(outcome.already_sent as usize, first.0.len());
+    assert!(outcome.started_over.is_none());
+    assert!(second.0.iter().all(|id| id > first.0.iter().max().unwrap()), "only what is new");
+    // Another log at the same path: read from its start, and said so.
+    let other = samples().join("sbousseaden_EVTX-ATTACK-SAMPLES/Execution_temp_scheduled_task_4698_4699.evtx");
+    std::fs::copy(&other, &log).unwrap();
+    let mut third = Ids::default();
+    let outcome = send_file(&log, &store, |_| true, &mut third).unwrap();
+    let mut want: Vec<u64> = {
+        let mut f = systemtask::evtxfile::EvtxFile::open(&other).unwrap();
+        f.records().flatten().filter_map(|r| r.event_record_id()).collect()
+    };
+    want.sort_unstable();
+    third.0.sort_unstable();
+    assert_eq!(third.0, want);
+    assert!(outcome.started_over.is_some() || want.iter().all(|id| id > second.0.iter().max().unwrap()));
+}
