@@ -10,6 +10,10 @@ rest=${2:-240}
 mkdir -p fuzz/corpus
 for target in ${TARGETS:-session record_path task_xml command_line evtx_reader}; do
   mkdir -p "fuzz/corpus/$target"
+  # Random bytes never form an EVTX header: start the EVTX target from real files.
+  if [ "$target" = evtx_reader ] && [ -z "$(ls -A fuzz/corpus/evtx_reader)" ]; then
+    find ../shared/samples/evtx -name '*.evtx' -size -256k -exec cp {} fuzz/corpus/evtx_reader/ \;
+  fi
   secs=$rest
   [ "$target" = session ] && secs=$first
   # An EVTX file is a 4 KB header and 64 KB chunks: shorter inputs never reach a record.
