@@ -411,6 +411,8 @@ pub fn bind<'t>(
     let mut bound = Vec::new();
     let mut position = 0;
     let mut i = 0;
+    // Names already resolved in this call: a line of thousands of `-U` resolves `U` once.
+    let mut resolved_names: Vec<(&str, Option<&'static str>)> = Vec::new();
     while i < tokens.len() {
         let token = &tokens[i];
         i += 1;
@@ -421,7 +423,17 @@ pub fn bind<'t>(
             position += 1;
             continue;
         };
-        let resolved = resolve(name, parameters);
+        let resolved = match resolved_names.iter().find(|(n, _)| *n == name) {
+            Some(&(_, r)) => r,
+            None => {
+                let r = resolve(name, parameters);
+                // Bounded: a hostile line of distinct names keeps resolving, never scans a long list.
+                if resolved_names.len() < 16 {
+                    resolved_names.push((name, r));
+                }
+                r
+            }
+        };
         let value = match attached {
             Some(v) => Some(v),
             None if switch_parameter(resolved) => None,
