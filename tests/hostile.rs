@@ -194,6 +194,30 @@ proptest! {
         prop_assert_eq!(f.map(|f| f.verdict), Some(want), "{}", line);
     }
 
+    /// Arbitrary Unicode inserted at any character position of a command that alerts (inside
+    /// `schtasks`, inside a switch, inside the account): never a panic; and where the insertion
+    /// leaves the words as they were (inside the task name), the verdict stands.
+    #[test]
+    fn unicode_inside_command_words_never_panics(
+        insert in "\\PC{1,6}",
+        at in any::<prop::sample::Index>(),
+        line in prop_oneof![
+            Just("schtasks /create /tn ab /tr c:\\x.exe /ru SYSTEM"),
+            Just("powershell -c \"Register-ScheduledTask ab -User SYSTEM\""),
+            Just("cmd /c sch^tasks /create /tn ab /ru SYS^TEM"),
+        ],
+    ) {
+        let chars: Vec<char> = line.chars().collect();
+        let i = at.index(chars.len() + 1);
+        let mangled: String = chars[..i].iter().chain(insert.chars().collect::<Vec<_>>().iter()).chain(&chars[i..]).collect();
+        let _ = verdict(&mangled);
+        // Inside the task name (`a|b`), the words around it are untouched.
+        let name_at = line.find(" ab").unwrap() + 2;
+        let safe: String = insert.chars().filter(|c| c.is_alphanumeric()).collect();
+        let in_name = format!("{}{safe}{}", &line[..name_at], &line[name_at..]);
+        prop_assert_eq!(verdict(&in_name), Some(Verdict::Alert), "{}", in_name);
+    }
+
     /// Any text at all in a command line or a PowerShell script: an answer, never a panic.
     #[test]
     fn any_text_gets_an_answer(text in "\\PC{0,200}", program in prop_oneof![Just("schtasks "), Just("cmd /c "), Just("powershell -c "), Just("at "), Just("powershell -enc ")]) {

@@ -176,7 +176,8 @@ def test_dashboard_is_studio_and_references_what_exists():
     xml = (APP / "default" / "data" / "ui" / "views" / "systemtask_triage.xml").read_text()
     assert '<dashboard version="2"' in xml
     definition = json.loads(re.search(r"<definition><!\[CDATA\[(.*?)\]\]></definition>", xml, re.S).group(1))
-    contract = output_contract() | STANDARD_FIELDS | {"time", "count", "hosts", "task_names", "commands", "comment", "expires", "status", "last_seen", "minutes_silent", "sourcetype", "source"}
+    contract = output_contract() | STANDARD_FIELDS | {"time", "count", "hosts", "task_names", "commands", "comment", "expires", "status", "last_seen", "minutes_silent", "sourcetype", "source",
+                                                      "list", "id", "expires", "command", "arguments", "creator"}
     for ds in definition["dataSources"].values():
         q = ds["options"]["query"]
         resolve_macros(q, macros)
