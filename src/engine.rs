@@ -46,14 +46,7 @@ impl Policy {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown fault".into());
-                Some(Finding {
-                    verdict: Verdict::Error,
-                    reasons: vec![format!("analysis failed: {detail}").into()],
-                    task: TaskInfo::default(),
-                    host: None,
-                    suppressed_by: None,
-                    normalized: None,
-                })
+                Some(Finding::new(Verdict::Error, format!("analysis failed: {detail}"), TaskInfo::default()))
             }
         }
     }
@@ -104,7 +97,8 @@ pub struct ChunkStats {
 }
 
 impl ChunkStats {
-    fn count(&mut self, finding: Option<&Finding>) {
+    /// Counts one event's verdict (`None`: not about scheduled tasks).
+    pub fn count(&mut self, finding: Option<&Finding>) {
         match finding.map(|f| f.verdict) {
             Some(Verdict::Alert) => self.alerts += 1,
             Some(Verdict::Suppressed) => self.suppressed += 1,
@@ -149,11 +143,6 @@ impl<'b> Records<'b> {
         let names: Vec<Cow<'_, str>> = columns.iter().map(|c| String::from_utf8_lossy(c)).collect();
         let map = fields.resolve(&names);
         Ok(Some(Records { body, scanner, header, columns, map }))
-    }
-
-    /// The column names, decoded.
-    pub fn columns(&self) -> &[Cow<'b, [u8]>] {
-        &self.columns
     }
 
     /// The next record's span, its field spans in `spans`.

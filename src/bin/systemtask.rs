@@ -249,12 +249,7 @@ fn tag_files(files: &[PathBuf], options: &[String], allowlist: Option<String>, f
             output::write_table_header(&mut out_stream).map_err(|e| format!("writing output: {e}"))?;
             let mut stats = ChunkStats { records_in: findings.len() as u64, ..ChunkStats::default() };
             for f in findings.iter().flatten() {
-                match f.verdict {
-                    Verdict::Alert => stats.alerts += 1,
-                    Verdict::Suppressed => stats.suppressed += 1,
-                    Verdict::Benign => stats.benign += 1,
-                    Verdict::Error => stats.errors += 1,
-                }
+                stats.count(Some(f));
                 stats.records_out += 1;
                 let origin =
                     output::Origin { computer: f.host.clone().unwrap_or_default(), ..output::Origin::default() };

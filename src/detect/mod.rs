@@ -84,7 +84,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(verdict: Verdict, reason: impl Into<Cow<'static, str>>, task: TaskInfo) -> Self {
+    pub fn new(verdict: Verdict, reason: impl Into<Cow<'static, str>>, task: TaskInfo) -> Self {
         Finding { verdict, reasons: vec![reason.into()], task, host: None, suppressed_by: None, normalized: None }
     }
 

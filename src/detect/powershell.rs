@@ -119,47 +119,14 @@ pub fn statements(script: &str) -> Vec<Vec<Token>> {
     }
 
     while let Some(c) = chars.next() {
-        if is_single_quote(c) {
+        // A quoted part continues the token it is glued to (`a'b'` is `ab`).
+        let double = is_double_quote(c);
+        if double || is_single_quote(c) {
             if !in_token {
                 quoted_start = true;
             }
             in_token = true;
-            // Verbatim to the next single quote; a doubled one is one quote.
-            while let Some(d) = chars.next() {
-                if is_single_quote(d) {
-                    if chars.peek().is_some_and(|&e| is_single_quote(e)) {
-                        text.push(d);
-                        chars.next();
-                        continue;
-                    }
-                    break;
-                }
-                text.push(d);
-            }
-            continue;
-        }
-        if is_double_quote(c) {
-            if !in_token {
-                quoted_start = true;
-            }
-            in_token = true;
-            while let Some(d) = chars.next() {
-                if d == '`' {
-                    if let Some(e) = chars.next() {
-                        text.push(escaped(e));
-                    }
-                    continue;
-                }
-                if is_double_quote(d) {
-                    if chars.peek().is_some_and(|&e| is_double_quote(e)) {
-                        text.push(d);
-                        chars.next();
-                        continue;
-                    }
-                    break;
-                }
-                text.push(d);
-            }
+            read_quoted(&mut chars, double, &mut text);
             continue;
         }
         match c {
@@ -258,6 +225,26 @@ pub fn statements(script: &str) -> Vec<Vec<Token>> {
         end_statement(&mut out, &mut resumed);
     }
     out
+}
+
+/// The rest of a quoted string, its closing quote consumed: verbatim inside single quotes;
+/// inside double quotes a backtick escapes the next character. A doubled quote is one quote.
+fn read_quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, double: bool, text: &mut String) {
+    let is_quote = if double { is_double_quote } else { is_single_quote };
+    while let Some(d) = chars.next() {
+        if double && d == '`' {
+            if let Some(e) = chars.next() {
+                text.push(escaped(e));
+            }
+        } else if is_quote(d) {
+            if chars.next_if(|&e| is_quote(e)).is_none() {
+                return;
+            }
+            text.push(d);
+        } else {
+            text.push(d);
+        }
+    }
 }
 
 fn end_statement(out: &mut Vec<Vec<Token>>, statement: &mut Vec<Token>) {

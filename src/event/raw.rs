@@ -170,13 +170,8 @@ pub fn field_indexed(raw: &[u8], index: &DataIndex, field: Field) -> Option<Stri
     }
 }
 
-/// The text after the first `open` tag (`"<Computer>"`) up to the next tag, trimmed, still
-/// entity-escaped.
-pub fn element_text<'r>(raw: &'r str, open: &str) -> Option<&'r str> {
-    element_text_with(raw, &memmem::Finder::new(open.as_bytes()))
-}
-
-/// [`element_text`] with the opening tag's searcher built once by the caller.
+/// The text after the first opening tag `open` finds (`<Computer>`) up to the next tag,
+/// trimmed, still entity-escaped. The searcher is built once by the caller.
 pub fn element_text_with<'r>(raw: &'r str, open: &memmem::Finder<'_>) -> Option<&'r str> {
     let start = open.find(raw.as_bytes())? + open.needle().len();
     let end = memchr::memchr(b'<', &raw.as_bytes()[start..])? + start;
