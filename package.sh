@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Splunk app tarball dist/systemtask-<version>.tgz:
-#   - static (musl) release binaries for Linux x86_64 and aarch64;
-#   - both in bin/ as <program>-x86_64 and <program>-aarch64, started through bin/<program>.sh,
-#     which picks the build for the host (commands.conf names the script);
+# Builds the Splunk app tarball dist/systemtask-<version>.tgz, one app for three platforms:
+#   - Linux x86_64 and aarch64: static (musl) release binaries in bin/ as <program>-x86_64 and
+#     <program>-aarch64, started through bin/<program>.sh, which picks the build for the host;
+#   - Windows x86_64 (x86_64-pc-windows-gnu, linked by mingw-w64): windows_x86_64/bin/<program>.exe,
+#     which splunkd on Windows finds before bin/ (README, "One app for Linux and Windows");
 #   - splunk_app/ and default/ assembled into dist/systemtask/, 644 files, 755 dirs and
 #     executables, no dot-files, owner root.
 # With --demo it then runs the packaged command for this machine over samples/demo_events.csv.
@@ -30,7 +31,8 @@ for found in $(sed -n 's/^version = \(.*\)$/\1/p' default/app.conf) \
   fi
 done
 
-targets=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl)
+targets=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-pc-windows-gnu)
+./tools/install-build-deps.sh
 installed=$(rustup target list --installed 2>/dev/null || true)
 for t in "${targets[@]}"; do
   grep -qx "$t" <<<"$installed" || rustup target add "$t"
@@ -52,6 +54,7 @@ for src in src/bin/*.rs; do
   install -m 755 "target/x86_64-unknown-linux-musl/release/$b" "$stage/bin/$b-x86_64"
   install -m 755 "target/aarch64-unknown-linux-musl/release/$b" "$stage/bin/$b-aarch64"
   [ -e "$stage/bin/$b.sh" ] || cp splunk_app/bin/systemtask.sh "$stage/bin/$b.sh"
+  install -D -m 755 "target/x86_64-pc-windows-gnu/release/$b.exe" "$stage/windows_x86_64/bin/$b.exe"
 done
 
 # AppInspect: no dot-files, no local/, 644 files, 755 directories, executables only in bin/.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test, in the order a failure is cheapest to see: formatting and lints; the crate's unit,
 # integration and property tests; then the packaged app: the protocol tests against the packaged
-# x86_64 and aarch64 builds (the foreign one under qemu-user), and the app checks with AppInspect.
+# x86_64 and aarch64 builds (the foreign one under qemu-user) and, on x86_64 hosts, the Windows
+# build under Wine (the library's unit tests too, and the modular input), then the app checks
+# with AppInspect.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -22,5 +24,21 @@ SYSTEMTASK_EXE="$PWD/dist/systemtask/bin/systemtask-$native" cargo test --locked
 echo "test.sh: protocol tests against the packaged $foreign build under qemu-$foreign" >&2
 SYSTEMTASK_EXE="$PWD/dist/systemtask/bin/systemtask-$foreign" SYSTEMTASK_RUNNER="qemu-$foreign" \
   cargo test --locked "${packaged[@]}"
+
+if [ "$native" = x86_64 ]; then
+  # The Windows build where splunkd on Windows runs it: an app folder under "Program Files",
+  # so every path it is given or finds has a drive letter, backslashes and a space.
+  win_app="$PWD/target/windows-install/Program Files/Splunk/etc/apps/systemtask"
+  rm -rf "$win_app" && mkdir -p "${win_app%/*}" && cp -R dist/systemtask "$win_app"
+  wine_run="$PWD/tools/wine/run"
+  # Lints of the Windows-only code paths (cfg(windows)), which the host's clippy never sees.
+  cargo clippy --locked --all-targets --target x86_64-pc-windows-gnu -- -D warnings
+  echo "test.sh: the library's unit tests built for Windows, under Wine" >&2
+  CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$wine_run" cargo test --locked --target x86_64-pc-windows-gnu --lib
+  echo "test.sh: protocol and modular input tests against the packaged Windows build under Wine" >&2
+  SYSTEMTASK_EXE="$win_app/windows_x86_64/bin/systemtask.exe" \
+    SYSTEMTASK_EVTX_EXE="$win_app/windows_x86_64/bin/systemtask_evtx.exe" SYSTEMTASK_RUNNER="$wine_run" \
+    cargo test --locked "${packaged[@]}" --test modinput
+fi
 
 python3 -m pytest -q tests/app

@@ -6,7 +6,34 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const EXE: &str = env!("CARGO_BIN_EXE_systemtask_evtx");
+/// The input under test: the one cargo built, or `SYSTEMTASK_EVTX_EXE` (a packaged build), run
+/// through `SYSTEMTASK_RUNNER` when set (`qemu-aarch64`, or `tools/wine/run` for the Windows build).
+fn exe() -> PathBuf {
+    std::env::var_os("SYSTEMTASK_EVTX_EXE")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_systemtask_evtx")), PathBuf::from)
+}
+
+fn command() -> Command {
+    match std::env::var_os("SYSTEMTASK_RUNNER") {
+        Some(runner) => {
+            let mut c = Command::new(runner);
+            c.arg(exe());
+            c
+        }
+        None => Command::new(exe()),
+    }
+}
+
+/// A path as the input under test spells it. A Windows build gets the drive-letter form
+/// (Wine shows the host's root as `Z:`), as splunkd on Windows passes `path` and
+/// `checkpoint_dir`, so the tests go through drive letters and backslashes.
+fn native(path: &Path) -> String {
+    if exe().extension().is_some_and(|e| e.eq_ignore_ascii_case("exe")) {
+        format!("Z:{}", path.display()).replace('/', "\\")
+    } else {
+        path.display().to_string()
+    }
+}
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/evtx")
@@ -26,8 +53,8 @@ fn temp(name: &str) -> PathBuf {
 fn input_xml(path: &Path, checkpoints: &Path, extra: &str) -> String {
     format!(
         r#"<input><server_host>sh1</server_host><server_uri>https://127.0.0.1:8089</server_uri><session_key>SECRET-KEY-42</session_key><checkpoint_dir>{}</checkpoint_dir><configuration><stanza name="systemtask_evtx://test"><param name="path">{}</param><param name="recursive">true</param>{extra}</stanza></configuration></input>"#,
-        checkpoints.display(),
-        path.display()
+        native(checkpoints),
+        native(path)
     )
 }
 
@@ -38,13 +65,8 @@ struct Out {
 }
 
 fn run(args: &[&str], stdin: &str) -> Out {
-    let mut child = Command::new(EXE)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        command().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     Out {
@@ -90,13 +112,13 @@ fn validation_refuses_bad_arguments() {
             r#"<items><server_host>sh1</server_host><session_key>K</session_key><item name="x">{params}</item></items>"#
         )
     };
-    let ok = run(&["--validate-arguments"], &items(&format!(r#"<param name="path">{}</param>"#, samples().display())));
+    let ok = run(&["--validate-arguments"], &items(&format!(r#"<param name="path">{}</param>"#, native(&samples()))));
     assert_eq!((ok.code, ok.stdout.as_str()), (0, ""));
     for (params, want) in [
         ("", "path is required"),
         (r#"<param name="path">/no/such/folder</param>"#, "does not exist"),
         (
-            &format!(r#"<param name="path">{}</param><param name="event_ids">x</param>"#, samples().display()) as &str,
+            &format!(r#"<param name="path">{}</param><param name="event_ids">x</param>"#, native(&samples())) as &str,
             "event_ids",
         ),
     ] {
@@ -167,8 +189,7 @@ fn an_interrupted_run_loses_nothing_and_duplicates_at_most_one_batch() {
     let ck = temp("killed-ck");
     // The input is killed mid-run (SIGKILL: no chance to clean up); splunkd reads whatever the
     // process wrote before it died.
-    let mut child =
-        Command::new(EXE).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = command().stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(input_xml(&dir, &ck, "").as_bytes()).unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let mut received_bytes = vec![0u8; 150_000];
@@ -318,7 +339,7 @@ fn an_unwritable_checkpoint_stops_that_file_loudly() {
     let second = run(&[], &input_xml(&dir, &ck, ""));
     assert_ne!(second.code, 0, "the run reports the failure");
     assert!(
-        second.stderr.contains("ERROR") && second.stderr.contains(&blocked.display().to_string()),
+        second.stderr.contains("ERROR") && second.stderr.contains(&native(&blocked)),
         "names the checkpoint: {}",
         second.stderr
     );
@@ -371,8 +392,7 @@ fn a_file_that_grows_while_read_loses_nothing() {
     let full = std::fs::read(big_sample()).unwrap();
     let log = dir.join("Sysmon.evtx");
     std::fs::write(&log, &full[..4096 + 2 * 65536]).unwrap();
-    let mut child =
-        Command::new(EXE).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = command().stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(input_xml(&dir, &ck, "").as_bytes()).unwrap();
     // Grow it in place while the run is under way (wherever it is by then).
     let mut f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();

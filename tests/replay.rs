@@ -115,3 +115,34 @@ fn outside_an_app_suppression_is_off_and_said_once() {
     assert!(warnings[0].contains("suppression is off"));
     assert!(run.replies[0].metadata["inspector"].is_object(), "the warning rides on the getinfo reply");
 }
+
+/// The bytes a text-mode stream would change or stop at come back as they went in: CR LF, lone
+/// CR and lone LF inside values, Ctrl-Z (end of input to a Windows C runtime in text mode),
+/// NUL, bytes that are not UTF-8, and every other byte value. Run against each packaged build,
+/// this is what says the Windows build's stdin and stdout are binary pipes.
+#[test]
+fn every_byte_value_passes_through_unchanged() {
+    let every_byte: Vec<u8> = (0..=255u8).collect();
+    let rows: Vec<Vec<&[u8]>> = vec![
+        vec![b"1", b"schtasks /create /tn x /tr c:\\x.exe /ru SYSTEM", b"a\r\nb\rc\nd\x1ae\x00f", b"$a\r\n$;$b$"],
+        vec![b"4688", b"cmd.exe /c \"\xff\xfe\x80 \x1a\"", &every_byte, b""],
+        vec![b"4624", b"", b"\x1a", b"\x1a\r\n"],
+    ];
+    let mut body = Vec::new();
+    {
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(&mut body);
+        w.write_record(["EventCode", "CommandLine", "Message", "__mv_Message"]).unwrap();
+        for row in &rows {
+            w.write_record(row).unwrap();
+        }
+    }
+    let run = run([getinfo(&["allowlist=none"]), execute(false, &body), execute(true, &body)].concat());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.replies.len(), 3);
+    for (i, reply) in run.replies[1..].iter().enumerate() {
+        assert_lossless(&body, &reply.body, &format!("chunk {}", i + 1));
+        let (header, out) = csv_records(&reply.body);
+        let verdict = header.iter().position(|h| h == b"systemtask_verdict").unwrap();
+        assert_eq!(out[0][verdict], b"alert", "the task event is still read");
+    }
+}

@@ -1,8 +1,9 @@
 #!/bin/sh
-# Runs the systemtask build for this host's architecture. commands.conf (and a modular input's
-# scheme) name this script, so one app serves x86_64 and aarch64 search heads and indexers;
-# Splunk documents platform directories only for x86. Usage: systemtask.sh [arguments...]; a
-# link or copy named <program>.sh runs <program>-<arch> the same way.
+# Runs the systemtask build for this Linux host's architecture. splunkd finds this script by the
+# command's (or the modular input's scheme's) name, so one app serves x86_64 and aarch64 search
+# heads and indexers; Splunk names no aarch64 platform folder, and Windows finds
+# windows_x86_64/bin/<program>.exe first (README, "One app for Linux and Windows").
+# Usage: systemtask.sh [arguments...]; a copy named <program>.sh runs <program>-<arch> the same way.
 # Parameter expansion, not dirname/basename: each external program costs a fork and an exec
 # on every search that starts the command.
 case "$0" in

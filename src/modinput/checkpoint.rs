@@ -148,4 +148,46 @@ mod tests {
         fs::write(store.path_for(b), b"{broken").unwrap();
         assert!(store.load(b).unwrap_err().contains("unreadable"));
     }
+
+    /// A second save replaces the first (a rename over an existing file: MoveFileEx with
+    /// MOVEFILE_REPLACE_EXISTING on Windows), and leaves no temporary file.
+    #[test]
+    fn a_save_replaces_the_previous_checkpoint() {
+        let dir = std::env::temp_dir().join(format!("systemtask-ckpt-replace-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let store = Store::new(&dir).unwrap();
+        let evtx = dir.join("Security.evtx");
+        for id in [7, 8, 9] {
+            let c = Checkpoint { file: evtx.display().to_string(), last_record_id: id, ..Checkpoint::default() };
+            store.save(&evtx, &c).unwrap();
+            assert_eq!(store.load(&evtx).unwrap().map(|c| c.last_record_id), Some(id));
+        }
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// Windows spellings of a case folder: drive letters, `\\?\` verbatim paths (what
+    /// canonicalize returns) and UNC shares. Each gets its own checkpoint, named with characters
+    /// NTFS accepts, in the checkpoint folder itself.
+    #[cfg(windows)]
+    #[test]
+    fn windows_paths_get_distinct_valid_checkpoint_names() {
+        let store = Store { dir: PathBuf::from(r"C:\Program Files\Splunk\var\lib\splunk\modinputs\systemtask_evtx") };
+        let paths = [
+            r"C:\Cases\42\Security.evtx",
+            r"D:\Cases\42\Security.evtx",
+            r"\\?\C:\Cases\43\Security.evtx",
+            r"\\fileserver\ir$\case 42\Security.evtx",
+            r"\\?\UNC\fileserver\ir$\case 43\Security.evtx",
+        ];
+        let names: Vec<PathBuf> = paths.iter().map(|p| store.path_for(Path::new(p))).collect();
+        for (path, name) in paths.iter().zip(&names) {
+            assert_eq!(name.parent(), Some(store.dir.as_path()), "{path}");
+            let file = name.file_name().unwrap().to_str().unwrap();
+            assert!(file.starts_with("Security.evtx-") && file.ends_with(".json"), "{path}: {file}");
+            assert!(!file.contains([':', '\\', '/', '*', '?', '"', '<', '>', '|']), "{path}: {file}");
+        }
+        let distinct: std::collections::HashSet<_> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len());
+    }
 }

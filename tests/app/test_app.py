@@ -70,8 +70,10 @@ def test_package_layout():
             assert m.mode & 0o777 == 0o755, m.name
         else:
             assert m.mode & 0o777 == 0o644, m.name
-    for exe in ("bin/systemtask.sh", "bin/systemtask-x86_64", "bin/systemtask-aarch64"):
-        assert f"systemtask/{exe}" in names, exe
+    for program in ("systemtask", "systemtask_evtx"):
+        for exe in (f"bin/{program}.sh", f"bin/{program}-x86_64", f"bin/{program}-aarch64",
+                    f"windows_x86_64/bin/{program}.exe"):
+            assert f"systemtask/{exe}" in names, exe
 
 
 def test_every_conf_parses():
@@ -95,11 +97,52 @@ def test_versions_agree():
     assert app.get("package", "id") == app.get("id", "name") == "systemtask"
 
 
-def test_command_is_declared_chunked_with_explicit_filename():
+# How splunkd finds a chunked command (no `filename`) or a modular input's program: the stanza
+# or scheme name with an extension, in <app>/<platform>/bin first, then <app>/bin
+# (commands.conf.spec, [<STANZA_NAME>] and `filename`). The widest extension list the spec names
+# is used on every platform, so the check holds whatever order splunkd tries them in.
+EXTENSIONS = [".py", ".pl", ".exe", ".bat", ".cmd", ".sh", ".js", ""]
+PLATFORM_DIRS = {"linux_x86_64": "linux_x86_64", "linux_aarch64": None, "windows_x86_64": "windows_x86_64"}
+
+
+def resolve(name, platform):
+    """The one program splunkd can start for `name` on `platform`; fails if there are several."""
+    folders = [APP / d / "bin" for d in (PLATFORM_DIRS[platform],) if d] + [APP / "bin"]
+    for folder in folders:
+        found = [folder / (name + ext) for ext in EXTENSIONS if (folder / (name + ext)).is_file()]
+        if found:
+            assert len(found) == 1, f"{platform}: {name} is ambiguous in {folder}: {found}"
+            return found[0]
+    raise AssertionError(f"{platform}: no program for {name}")
+
+
+def pe_machine(path):
+    data = path.read_bytes()
+    assert data[:2] == b"MZ", path
+    pe = int.from_bytes(data[0x3C:0x40], "little")
+    assert data[pe:pe + 4] == b"PE\0\0", path
+    return int.from_bytes(data[pe + 4:pe + 6], "little")
+
+
+def elf_machine(path):
+    data = path.read_bytes()[:20]
+    assert data[:4] == b"\x7fELF", path
+    return int.from_bytes(data[18:20], "little")
+
+
+def test_each_platform_finds_exactly_its_own_build():
     commands = conf("commands")
     assert commands.get("systemtask", "chunked") == "true"
-    filename = commands.get("systemtask", "filename")
-    assert (APP / "bin" / filename).exists()
+    assert not commands.has_option("systemtask", "filename"), "a filename would pin one platform's program"
+    for program in ("systemtask", "systemtask_evtx"):
+        windows = resolve(program, "windows_x86_64")
+        assert windows == APP / "windows_x86_64" / "bin" / f"{program}.exe"
+        assert pe_machine(windows) == 0x8664, "x86-64 Windows program"
+        for platform, arch, machine in (("linux_x86_64", "x86_64", 62), ("linux_aarch64", "aarch64", 183)):
+            script = resolve(program, platform)
+            assert script == APP / "bin" / f"{program}.sh", platform
+            assert script.read_bytes().startswith(b"#!/bin/sh\n")
+            assert elf_machine(APP / "bin" / f"{program}-{arch}") == machine, platform
 
 
 def test_searchbnf_documents_every_option():
