@@ -74,15 +74,22 @@ pub struct Engine {
     pub mode: Mode,
     pub policy: Policy,
     pub fields: FieldNames,
+    /// Threads a large chunk's records are analysed on (at least 1); see [`Engine::process`].
+    pub threads: usize,
 }
 
-/// Buffers reused from chunk to chunk.
+/// Buffers reused from chunk to chunk; one more set per extra worker thread.
 #[derive(Default)]
 pub struct Scratch {
     spans: Vec<FieldSpan>,
     cell: Vec<u8>,
     xml: detect::TaskXmlMemo,
+    workers: Vec<Scratch>,
 }
+
+/// A chunk body is split among worker threads only above this size: below it, starting threads
+/// costs more than it saves.
+pub const PARALLEL_MIN_BODY: usize = 1 << 20;
 
 /// Counts for one chunk (or, added up, for several).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -94,6 +101,8 @@ pub struct ChunkStats {
     pub benign: u64,
     /// Events whose analysis failed (verdict `error`); they still pass through.
     pub errors: u64,
+    /// Parts the records were analysed in, one thread each (see [`Engine::process`]).
+    pub parts: u64,
 }
 
 impl ChunkStats {
@@ -117,6 +126,7 @@ impl std::ops::AddAssign for ChunkStats {
         self.suppressed += other.suppressed;
         self.benign += other.benign;
         self.errors += other.errors;
+        self.parts += other.parts;
     }
 }
 
@@ -145,6 +155,23 @@ impl<'b> Records<'b> {
         Ok(Some(Records { body, scanner, header, columns, map }))
     }
 
+    /// The records of `body[start..end]` alone, `start` and `end` being record boundaries (or
+    /// presumed so: a scan that does not end cleanly at `end` fails, see [`Engine::process`]).
+    fn part(&self, start: usize, end: usize) -> Records<'b> {
+        Records {
+            body: self.body,
+            scanner: Scanner::resume(&self.body[..end], start),
+            header: self.header,
+            columns: self.columns.clone(),
+            map: self.map.clone(),
+        }
+    }
+
+    /// Where the next record starts (or empty lines before it).
+    fn position(&self) -> usize {
+        self.scanner.position()
+    }
+
     /// The next record's span, its field spans in `spans`.
     pub fn next(&mut self, spans: &mut Vec<FieldSpan>) -> Result<Option<RecordSpan>, CsvError> {
         let offset = self.scanner.position();
@@ -168,27 +195,38 @@ impl<'b> Records<'b> {
 
 impl Engine {
     pub fn new(mode: Mode, allowlist: Option<Allowlist>, fields: FieldNames) -> Engine {
-        Engine { mode, policy: Policy { allowlist }, fields }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS);
+        Engine { mode, policy: Policy { allowlist }, fields, threads }
+    }
+
+    /// The same engine on `threads` threads (1: everything on the caller's thread).
+    pub fn with_threads(mut self, threads: usize) -> Engine {
+        self.threads = threads.max(1);
+        self
     }
 
     /// Processes one CSV body (header row first) into `out`.
-    pub fn process<S: RecordSink + ?Sized>(
+    ///
+    /// A large body's records are split into consecutive parts analysed on [`Engine::threads`]
+    /// threads, each into its own sink, and the parts are appended in order: the output is the
+    /// same byte for byte, since every event is analysed alone. Parts are cut after a `\n` that
+    /// an even number of quotes precedes (outside any quoted field, as Splunk quotes every field
+    /// holding one). A part whose scan does not end cleanly at its cut, or any error, and the
+    /// body is processed again on one thread, so that errors name the record and offset exactly.
+    pub fn process<S: RecordSink + Default + Send>(
         &self,
         body: &[u8],
         out: &mut S,
         scratch: &mut Scratch,
     ) -> Result<ChunkStats, CsvError> {
-        let mut stats = ChunkStats::default();
         // The output is the input plus the added columns: size it once instead of growing it.
         out.reserve_for(body.len());
         let Some(mut records) = Records::new(body, &self.fields, &mut scratch.spans)? else {
-            return Ok(stats);
+            return Ok(ChunkStats::default());
         };
         // Columns this command wrote on an earlier run are recomputed, never duplicated.
         let keep: Vec<bool> = records.columns.iter().map(|c| !output::is_output_column(c)).collect();
-        let keep_all = keep.iter().all(|&k| k);
-
-        if keep_all {
+        if keep.iter().all(|&k| k) {
             out.input(body, records.header.start, records.header.content_end);
         } else {
             write_kept(out.own(), body, &scratch.spans, &keep);
@@ -196,6 +234,89 @@ impl Engine {
         output::write_csv_header(out.own());
         out.own().push(b'\n');
 
+        let first = records.position();
+        let parts = if body.len() >= PARALLEL_MIN_BODY { self.threads } else { 1 };
+        if parts > 1 {
+            let cuts = cut_points(body, first, parts);
+            if cuts.len() > 2
+                && let Some(stats) = self.process_parts(&records, &cuts, &keep, out, scratch)
+            {
+                return Ok(stats);
+            }
+        }
+        let mut stats = ChunkStats { parts: 1, ..ChunkStats::default() };
+        self.process_records(&mut records, &keep, out, scratch, &mut stats)?;
+        Ok(stats)
+    }
+
+    /// The parts between consecutive `cuts`, on one thread each (the first on this one).
+    /// `None` when a part failed: the caller starts over on one thread.
+    fn process_parts<S: RecordSink + Default + Send>(
+        &self,
+        records: &Records<'_>,
+        cuts: &[usize],
+        keep: &[bool],
+        out: &mut S,
+        scratch: &mut Scratch,
+    ) -> Option<ChunkStats> {
+        let n = cuts.len() - 1;
+        scratch.workers.resize_with(n - 1, Scratch::default);
+        let (first_scratch, workers) = (&mut *scratch, &mut Vec::new());
+        std::mem::swap(workers, &mut first_scratch.workers);
+        let results: Vec<Option<(S, ChunkStats)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = workers
+                .iter_mut()
+                .zip(cuts[1..].windows(2))
+                .map(|(worker, w)| {
+                    let mut part = records.part(w[0], w[1]);
+                    scope.spawn(move || self.process_part(&mut part, w[1], keep, worker))
+                })
+                .collect();
+            let mut part = records.part(cuts[0], cuts[1]);
+            let mut results = vec![self.process_part(&mut part, cuts[1], keep, first_scratch)];
+            // A worker that panicked outside the per-event guard fails its part like an error.
+            results.extend(handles.into_iter().map(|h| h.join().ok().flatten()));
+            results
+        });
+        std::mem::swap(workers, &mut scratch.workers);
+        let mut stats = ChunkStats::default();
+        let mut sinks = Vec::with_capacity(n);
+        for result in results {
+            let (sink, part_stats) = result?;
+            stats += part_stats;
+            sinks.push(sink);
+        }
+        for sink in &sinks {
+            out.append(sink);
+        }
+        Some(stats)
+    }
+
+    fn process_part<S: RecordSink + Default>(
+        &self,
+        part: &mut Records<'_>,
+        end: usize,
+        keep: &[bool],
+        scratch: &mut Scratch,
+    ) -> Option<(S, ChunkStats)> {
+        let mut sink = S::default();
+        sink.reserve_for(end - part.position());
+        let mut stats = ChunkStats { parts: 1, ..ChunkStats::default() };
+        self.process_records(part, keep, &mut sink, scratch, &mut stats).ok()?;
+        Some((sink, stats))
+    }
+
+    /// Every remaining record of `records`, tagged, into `out`.
+    fn process_records<S: RecordSink + ?Sized>(
+        &self,
+        records: &mut Records<'_>,
+        keep: &[bool],
+        out: &mut S,
+        scratch: &mut Scratch,
+        stats: &mut ChunkStats,
+    ) -> Result<(), CsvError> {
+        let body = records.body;
+        let keep_all = keep.iter().all(|&k| k);
         while let Some(record) = records.next(&mut scratch.spans)? {
             stats.records_in += 1;
             let finding = self.policy.evaluate(&records.row(&scratch.spans), Some(&mut scratch.xml));
@@ -210,14 +331,14 @@ impl Engine {
             if keep_all {
                 out.input(body, record.start, record.content_end);
             } else {
-                write_kept(out.own(), body, &scratch.spans, &keep);
+                write_kept(out.own(), body, &scratch.spans, keep);
             }
             let own = out.own();
             output::write_csv_cells(own, finding.as_ref(), &mut scratch.cell);
             own.push(b'\n');
             stats.records_out += 1;
         }
-        Ok(stats)
+        Ok(())
     }
 
     /// The finding of every record of a CSV body, in order (`None`: not about scheduled tasks).
@@ -234,6 +355,42 @@ impl Engine {
     pub fn evaluate<E: EventFields + ?Sized>(&self, event: &E) -> Option<Finding> {
         self.policy.evaluate(event, None)
     }
+}
+
+/// Most threads one chunk is analysed on: past this, the pipe, not the analysis, is the limit.
+const MAX_THREADS: usize = 4;
+
+/// Where to cut `body[first..]` into up to `parts` parts of about equal size: `first`, then
+/// each cut just after a `\n` preceded by an even number of quotes (counted from `first`, a
+/// record start), then the body's end.
+fn cut_points(body: &[u8], first: usize, parts: usize) -> Vec<usize> {
+    let mut cuts = vec![first];
+    // Quotes in body[first..at].
+    let mut quotes = 0usize;
+    let mut at = first;
+    let step = (body.len() - first) / parts;
+    for k in 1..parts {
+        let target = first + k * step;
+        if target > at {
+            quotes += body[at..target].iter().filter(|&&b| b == b'"').count();
+            at = target;
+        }
+        while at < body.len() {
+            let b = body[at];
+            at += 1;
+            if b == b'"' {
+                quotes += 1;
+            } else if b == b'\n' && quotes.is_multiple_of(2) {
+                break;
+            }
+        }
+        if at >= body.len() {
+            break;
+        }
+        cuts.push(at);
+    }
+    cuts.push(body.len());
+    cuts
 }
 
 fn write_kept(out: &mut Vec<u8>, body: &[u8], spans: &[FieldSpan], keep: &[bool]) {

@@ -3,7 +3,7 @@
 //! it once per process saves most of the work on such events. Bounded: cleared when full.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Texts longer than this are derived every time: real task definitions are a few KB.
 const MAX_KEY: usize = 64 << 10;
@@ -12,7 +12,7 @@ const MAX_KEY_BYTES: usize = 16 << 20;
 
 pub struct Memo<T> {
     /// By content hash: where the key's bytes are in `keys`, and the value.
-    entries: HashMap<u64, ((usize, usize), Rc<T>)>,
+    entries: HashMap<u64, ((usize, usize), Arc<T>)>,
     /// Every key's bytes, one after another: one growing buffer rather than an allocation of
     /// kilobytes per new text.
     keys: Vec<u8>,
@@ -27,22 +27,22 @@ impl<T> Memo<T> {
 
     /// `derive(text)`, answered from memory when the same text was seen before.
     #[cfg(test)]
-    pub fn get_or_derive(&mut self, text: &str, derive: impl FnOnce(&str) -> T) -> Rc<T> {
+    pub fn get_or_derive(&mut self, text: &str, derive: impl FnOnce(&str) -> T) -> Arc<T> {
         self.get_or_derive_keyed(text.as_bytes(), || derive(text))
     }
 
     /// `derive()` for a value identified by `key` (any bytes that determine the value, such as
     /// its stored form), answered from memory when the same key was seen before.
-    pub fn get_or_derive_keyed(&mut self, key: &[u8], derive: impl FnOnce() -> T) -> Rc<T> {
+    pub fn get_or_derive_keyed(&mut self, key: &[u8], derive: impl FnOnce() -> T) -> Arc<T> {
         let hash = content_hash(key);
         // memchr's word-at-a-time comparison: musl's memcmp, which `==` would call, goes byte by
         // byte, and these keys are kilobytes of task XML.
         if let Some(((start, end), value)) = self.entries.get(&hash)
             && memchr::arch::all::is_equal(&self.keys[*start..*end], key)
         {
-            return Rc::clone(value);
+            return Arc::clone(value);
         }
-        let value = Rc::new(derive());
+        let value = Arc::new(derive());
         if key.len() > MAX_KEY {
             return value;
         }
@@ -55,7 +55,7 @@ impl<T> Memo<T> {
         }
         let start = self.keys.len();
         self.keys.extend_from_slice(key);
-        self.entries.insert(hash, ((start, self.keys.len()), Rc::clone(&value)));
+        self.entries.insert(hash, ((start, self.keys.len()), Arc::clone(&value)));
         self.inserted += 1;
         value
     }

@@ -13,7 +13,7 @@ mod task_event;
 pub mod taskxml;
 
 use std::borrow::Cow;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::event::{EventFields, Field, WithRaw};
 
@@ -46,7 +46,7 @@ impl Verdict {
 
 /// Text of a finding. Shared rather than copied: every event that carries the same task
 /// definition reads the strings derived from it once (see `task_event`).
-pub type Text = Rc<str>;
+pub type Text = Arc<str>;
 
 /// What the event says about the task. Every field is optional: it is written when known.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -80,7 +80,7 @@ pub struct Finding {
     pub suppressed_by: Option<String>,
     /// `task`'s command and arguments normalized, when detection already derived them (shared
     /// by every event of one task definition); whoever needs them derives them otherwise.
-    pub normalized: Option<Rc<NormalizedAction>>,
+    pub normalized: Option<Arc<NormalizedAction>>,
 }
 
 impl Finding {

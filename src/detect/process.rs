@@ -94,7 +94,7 @@ pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: Option<u32>) -> O
     best.task.evidence = Some("command_line");
     let normalized = NormalizedAction::of(&best.task);
     best.task.indicators = indicators::compute(&best.task, &normalized, renamed);
-    best.normalized = Some(std::rc::Rc::new(normalized));
+    best.normalized = Some(std::sync::Arc::new(normalized));
     if best.verdict == Verdict::Alert {
         best.reasons.push(action_reason(best.task.action.unwrap_or("created")).into());
     }

@@ -1,7 +1,7 @@
 //! Security events 4698-4702: the task XML's principal decides.
 
 use std::borrow::Cow;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::accounts::{self, Privilege};
 use super::memo::Memo;
@@ -15,7 +15,7 @@ pub(super) struct Described {
     task: Option<TaskInfo>,
     uri: Option<Text>,
     reason: Cow<'static, str>,
-    normalized: Option<Rc<NormalizedAction>>,
+    normalized: Option<Arc<NormalizedAction>>,
 }
 
 impl Described {
@@ -73,7 +73,7 @@ fn describe(text: &str) -> Described {
     task.author = xml.author.take();
     let normalized = NormalizedAction::of(&task);
     task.indicators = indicators::for_action(&task, &normalized);
-    Described { task: Some(task), uri: xml.uri, reason, normalized: Some(Rc::new(normalized)) }
+    Described { task: Some(task), uri: xml.uri, reason, normalized: Some(Arc::new(normalized)) }
 }
 
 pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: u32, memo: Option<&mut TaskXmlMemo>) -> Option<Finding> {
@@ -99,7 +99,7 @@ pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: u32, memo: Option
                 Described::none("no task XML in the event")
             }
         }),
-        _ => Rc::new(match view.get(field) {
+        _ => Arc::new(match view.get(field) {
             Some(text) => describe(&text),
             None => Described::none("no task XML in the event"),
         }),

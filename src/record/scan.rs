@@ -93,6 +93,12 @@ impl<'a> Scanner<'a> {
         Scanner { body, pos: 0, record: 0 }
     }
 
+    /// A scanner of `body` from `pos`, a record start past the header. Record numbers count
+    /// from there, so its errors are positioned by byte offset only.
+    pub fn resume(body: &'a [u8], pos: usize) -> Self {
+        Scanner { body, pos, record: 1 }
+    }
+
     /// Number of records returned so far (the header counts as record 0).
     pub fn records_read(&self) -> u64 {
         self.record

@@ -16,6 +16,11 @@ pub trait RecordSink {
     /// Reserves room, once, for the output of an input body of `body_len` bytes: the input plus
     /// the command's columns, about an eighth more.
     fn reserve_for(&mut self, body_len: usize);
+
+    /// Appends everything `other` holds (a part of the same body, tagged on another thread).
+    fn append(&mut self, other: &Self)
+    where
+        Self: Sized;
 }
 
 impl RecordSink for Vec<u8> {
@@ -29,6 +34,10 @@ impl RecordSink for Vec<u8> {
 
     fn reserve_for(&mut self, body_len: usize) {
         self.reserve(body_len + body_len / 8 + 4096);
+    }
+
+    fn append(&mut self, other: &Self) {
+        self.extend_from_slice(other);
     }
 }
 
@@ -143,6 +152,19 @@ impl RecordSink for Spliced {
         // Only the command's columns are stored; rows of about 1 KB or more make two pieces each.
         self.own.reserve(body_len / 8 + 4096);
         self.pieces.reserve(body_len / 512);
+    }
+
+    fn append(&mut self, other: &Self) {
+        self.close_own();
+        let base = self.own.len();
+        self.own.extend_from_slice(&other.own);
+        let shift = |p: Piece| match p {
+            Piece::Own { start, end } => Piece::Own { start: start + base, end: end + base },
+            input => input,
+        };
+        self.pieces.extend(other.pieces.iter().map(|&p| shift(p)));
+        // `other`'s own bytes not yet recorded as a piece are now this sink's open run.
+        self.open = base + other.open;
     }
 }
 
