@@ -22,8 +22,10 @@ esac
 echo "test.sh: protocol tests against the packaged $native build" >&2
 SYSTEMTASK_EXE="$PWD/dist/systemtask/bin/systemtask-$native" cargo test --locked "${packaged[@]}"
 echo "test.sh: protocol tests against the packaged $foreign build under qemu-$foreign" >&2
+# The builds link glibc dynamically: qemu takes the other architecture's loader and libc from
+# Debian's cross package (libc6-arm64-cross or libc6-amd64-cross).
 SYSTEMTASK_EXE="$PWD/dist/systemtask/bin/systemtask-$foreign" SYSTEMTASK_RUNNER="qemu-$foreign" \
-  cargo test --locked "${packaged[@]}"
+  QEMU_LD_PREFIX="/usr/$foreign-linux-gnu" cargo test --locked "${packaged[@]}"
 
 if [ "$native" = x86_64 ]; then
   # The Windows build where splunkd on Windows runs it: an app folder under "Program Files",

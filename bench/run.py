@@ -11,7 +11,8 @@ On each, side by side in interleaved rounds (best round of each), whole programs
   allowlist on;
 - `scp_baselines csv`: the csv crate parsing and rewriting every record with one column added;
 - `scp_baselines copy`: frames written back unparsed, the pipe's ceiling;
-  (both built for the same target as the shipped build, from examples/scp_baselines.rs)
+  (both built as the shipped build is, glibc 2.17 by cargo-zigbuild, from
+  examples/scp_baselines.rs)
 - the official Python SDK's minimal StreamingCommand (bench/sdk_tag.py), one round.
 Then peak memory against 1.2 x the largest frame + 16 MiB, and a getinfo-only session started
 as splunkd starts it (bin/systemtask.sh) against spawning /bin/true.
@@ -30,7 +31,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
 SHARED = os.path.join(ROOT, "..", "shared", "bench")
-MUSL = {"x86_64": "x86_64-unknown-linux-musl", "aarch64": "aarch64-unknown-linux-musl"}
+# The shipped Linux builds: glibc 2.17 symbol versions, linked by cargo-zigbuild (package.sh).
+TARGETS = {"x86_64": "x86_64-unknown-linux-gnu", "aarch64": "aarch64-unknown-linux-gnu"}
+GLIBC = "2.17"
 MiB = 2**20
 
 
@@ -76,17 +79,17 @@ def shared_session():
 
 
 def baselines(arch):
-    target = MUSL[arch]
-    env = dict(os.environ)
-    if arch == "aarch64":
-        env["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER"] = "rust-lld"
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--locked", "--target", target, "--example",
-                    "scp_baselines"], cwd=ROOT, check=True, env=env)
+    target = TARGETS[arch]
+    subprocess.run(["cargo", "zigbuild", "--release", "--quiet", "--locked", "--target", f"{target}.{GLIBC}",
+                    "--example", "scp_baselines"], cwd=ROOT, check=True)
     return os.path.join(ROOT, "target", target, "release", "examples", "scp_baselines")
 
 
 def compare(name, session, records, arch, rounds, sdk):
     runner = [] if arch == os.uname().machine else [f"qemu-{arch}"]
+    if runner:
+        # The builds link glibc: qemu takes the loader and libc from Debian's cross package.
+        os.environ["QEMU_LD_PREFIX"] = f"/usr/{arch}-linux-gnu"
     shipped = runner + [os.path.join(ROOT, "dist", "systemtask", "bin", f"systemtask-{arch}")]
     base = baselines(arch)
     commands = {

@@ -76,6 +76,8 @@ pub struct Engine {
     pub fields: FieldNames,
     /// Threads a large chunk's records are analysed on (at least 1); see [`Engine::process`].
     pub threads: usize,
+    /// Bodies smaller than this stay on one thread ([`PARALLEL_MIN_BODY`] unless set).
+    pub parallel_min_body: usize,
 }
 
 /// Buffers reused from chunk to chunk; one more set per extra worker thread.
@@ -196,12 +198,18 @@ impl<'b> Records<'b> {
 impl Engine {
     pub fn new(mode: Mode, allowlist: Option<Allowlist>, fields: FieldNames) -> Engine {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS);
-        Engine { mode, policy: Policy { allowlist }, fields, threads }
+        Engine { mode, policy: Policy { allowlist }, fields, threads, parallel_min_body: PARALLEL_MIN_BODY }
     }
 
     /// The same engine on `threads` threads (1: everything on the caller's thread).
     pub fn with_threads(mut self, threads: usize) -> Engine {
         self.threads = threads.max(1);
+        self
+    }
+
+    /// The same engine splitting bodies from `bytes` up (tests split small bodies).
+    pub fn with_parallel_min_body(mut self, bytes: usize) -> Engine {
+        self.parallel_min_body = bytes;
         self
     }
 
@@ -235,7 +243,7 @@ impl Engine {
         out.own().push(b'\n');
 
         let first = records.position();
-        let parts = if body.len() >= PARALLEL_MIN_BODY { self.threads } else { 1 };
+        let parts = if body.len() >= self.parallel_min_body { self.threads } else { 1 };
         if parts > 1 {
             let cuts = cut_points(body, first, parts);
             if cuts.len() > 2

@@ -216,6 +216,55 @@ fn masquerading_tasks_stay_alerts() {
     }
 }
 
+/// A Windows task rewritten with a second action (the "multi-action" hiding technique): the
+/// shipped entry for the genuine task (its one program, `wermgr.exe -upload`) must not cover
+/// it, and the alert must name the added program and say what is odd about it.
+#[test]
+fn an_action_added_to_an_allowed_windows_task_is_not_suppressed() {
+    let xml = |extra: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-16"?><Task version="1.6" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"><RegistrationInfo><URI>\Microsoft\Windows\Windows Error Reporting\QueueReporting</URI></RegistrationInfo><Principals><Principal id="LocalSystem"><UserId>S-1-5-18</UserId><RunLevel>HighestAvailable</RunLevel></Principal></Principals><Actions Context="LocalSystem"><Exec><Command>%windir%\system32\wermgr.exe</Command><Arguments>-upload</Arguments></Exec>{extra}</Actions></Task>"#
+        )
+    };
+    let event = |xml: String| {
+        FieldList(vec![
+            (Field::EventCode, "4702".into()),
+            (Field::TaskName, r"\Microsoft\Windows\Windows Error Reporting\QueueReporting".into()),
+            (Field::TaskContentNew, xml),
+            (Field::SubjectUserName, "WS1$".into()),
+            (Field::SubjectDomainName, "CORP".into()),
+        ])
+    };
+    let genuine = engine().evaluate(&event(xml(""))).unwrap();
+    assert_eq!(genuine.verdict, Verdict::Suppressed, "{:?}", genuine.reasons);
+
+    for (extra, added) in [
+        (r"<Exec><Command>C:\Users\Public\beacon.exe</Command></Exec>", r"C:\Users\Public\beacon.exe"),
+        (
+            r"<Exec><Command>%windir%\system32\wermgr.exe</Command><Arguments>-upload &amp; calc</Arguments></Exec>",
+            "-upload & calc",
+        ),
+        (
+            r"<ComHandler><ClassId>{00000000-0000-0000-0000-0000DEADBEEF}</ClassId></ComHandler>",
+            "COM handler {00000000",
+        ),
+    ] {
+        let f = engine().evaluate(&event(xml(extra))).unwrap();
+        assert_eq!(f.verdict, Verdict::Alert, "{extra}: {:?}", f.reasons);
+        assert!(f.suppressed_by.is_none());
+        assert!(
+            f.reasons.iter().any(|r| r.starts_with("2 actions; also runs") && r.contains(added)),
+            "{:?}",
+            f.reasons
+        );
+        assert!(f.task.indicators.contains(&"multiple_actions"), "{:?}", f.task.indicators);
+    }
+    let beacon = engine().evaluate(&event(xml(r"<Exec><Command>C:\Users\Public\beacon.exe</Command></Exec>"))).unwrap();
+    for indicator in ["user_writable_path", "windows_task_name_non_windows_binary"] {
+        assert!(beacon.task.indicators.contains(&indicator), "{indicator}: {:?}", beacon.task.indicators);
+    }
+}
+
 #[test]
 fn atomic_red_team_task_xml_without_system_principal_does_not_alert() {
     for file in ["T1053_005_WMI.xml", "T1053_05_SCTASK_HIDDEN_ATTRIB.xml"] {

@@ -326,10 +326,16 @@ impl Allowlist {
         let creator = || creator.get_or_init(|| normalize_text(task.creator.as_deref().unwrap_or(""))).as_str();
         let host = OnceCell::new();
         let host = || host.get_or_init(|| normalize_text(finding.host.as_deref().unwrap_or(""))).as_str();
+        // An entry covers a task only when it covers every action: an action added to an
+        // allowed task (a known way to hide one) keeps the alert.
         let matches = |e: &Entry| {
             e.command.matches(command)
                 && e.task_name.as_ref().is_none_or(|p| p.matches(&name))
                 && e.arguments.as_ref().is_none_or(|p| p.matches(arguments))
+                && action
+                    .more
+                    .iter()
+                    .all(|(c, a)| e.command.matches(c) && e.arguments.as_ref().is_none_or(|p| p.matches(a)))
                 && e.creator.as_ref().is_none_or(|p| p.matches(creator()))
                 && e.host.as_ref().is_none_or(|p| p.matches(host()))
         };

@@ -45,23 +45,35 @@ pub fn compute(task: &TaskInfo, normalized: &NormalizedAction, renamed_binary: b
 /// Indicators that depend on the task definition alone (what it runs, how it is set up).
 pub fn for_action(task: &TaskInfo, normalized: &NormalizedAction) -> Vec<&'static str> {
     let mut out = Vec::new();
-    let command = task.command.as_deref().unwrap_or("");
-    let arguments = task.arguments.as_deref().unwrap_or("");
-    let command_norm = &normalized.command;
-    let base = super::cmdline::program_base(command);
-    if let Some((_, indicator)) = SHELLS_AND_LOLBINS.iter().find(|(stem, _)| stem.eq_ignore_ascii_case(base)) {
-        out.push(*indicator);
+    let first = (task.command.as_deref().unwrap_or(""), task.arguments.as_deref().unwrap_or(""));
+    let more =
+        task.more_actions.iter().map(|a| (a.command.as_deref().unwrap_or(""), a.arguments.as_deref().unwrap_or("")));
+    // Each action of the task, as written and normalized: a task runs all of them.
+    for ((command, arguments), (command_norm, _)) in std::iter::once(first).chain(more).zip(normalized.all()) {
+        let base = super::cmdline::program_base(command);
+        if let Some((_, indicator)) = SHELLS_AND_LOLBINS.iter().find(|(stem, _)| stem.eq_ignore_ascii_case(base)) {
+            out.push(*indicator);
+        }
+        let any = |re: &Regex| re.is_match(command_norm) || re.is_match(arguments);
+        if any(&POWERSHELL_TELLS) {
+            out.push("encoded_or_hidden_powershell");
+        }
+        if any(&USER_WRITABLE) {
+            out.push("user_writable_path");
+        }
+        if any(&URL) {
+            out.push("url_in_arguments");
+        }
     }
-    let any = |re: &Regex| re.is_match(command_norm) || re.is_match(arguments);
-    if any(&POWERSHELL_TELLS) {
-        out.push("encoded_or_hidden_powershell");
+    if !task.more_actions.is_empty() {
+        out.push("multiple_actions");
     }
-    if any(&USER_WRITABLE) {
-        out.push("user_writable_path");
-    }
-    if any(&URL) {
-        out.push("url_in_arguments");
-    }
+    let mut seen = Vec::with_capacity(out.len());
+    out.retain(|i| {
+        let new = !seen.contains(i);
+        seen.push(*i);
+        new
+    });
     if task.hidden == Some(true) {
         out.push("hidden_task");
     }
@@ -88,8 +100,9 @@ pub fn for_context(
         let name = name.strip_prefix('\\').unwrap_or(name);
         name.get(..18).is_some_and(|p| p.eq_ignore_ascii_case("microsoft\\windows\\"))
     });
-    let command = &normalized.command;
-    if under_windows && command.contains('\\') && !winpath::is_windows_binary(command) {
+    if under_windows
+        && normalized.all().any(|(command, _)| command.contains('\\') && !winpath::is_windows_binary(command))
+    {
         out.push("windows_task_name_non_windows_binary");
     }
     if remote == Some(true) {

@@ -56,8 +56,12 @@ pub struct TaskInfo {
     pub run_as: Option<Text>,
     pub privilege: Option<Privilege>,
     pub run_level: Option<Text>,
+    /// The first action: its program (or `COM handler {CLSID}`) and arguments.
     pub command: Option<Text>,
     pub arguments: Option<Text>,
+    /// Every further action, in order. A task runs all of them, so an allowlist entry covers a
+    /// task only when it covers each (an action added to a Windows task is a known way to hide).
+    pub more_actions: Vec<taskxml::ExecAction>,
     pub triggers: Vec<Text>,
     pub hidden: Option<bool>,
     pub author: Option<Text>,
@@ -103,14 +107,24 @@ impl Finding {
 pub struct NormalizedAction {
     pub command: String,
     pub arguments: String,
+    /// [`TaskInfo::more_actions`], each as (command, arguments).
+    pub more: Vec<(String, String)>,
 }
 
 impl NormalizedAction {
     pub fn of(task: &TaskInfo) -> Self {
+        let normalize = |text: &Option<Text>| crate::winpath::normalize(text.as_deref().unwrap_or(""));
         NormalizedAction {
-            command: crate::winpath::normalize(task.command.as_deref().unwrap_or("")),
-            arguments: crate::winpath::normalize(task.arguments.as_deref().unwrap_or("")),
+            command: normalize(&task.command),
+            arguments: normalize(&task.arguments),
+            more: task.more_actions.iter().map(|a| (normalize(&a.command), normalize(&a.arguments))).collect(),
         }
+    }
+
+    /// Every action's (command, arguments), the first one first.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &str)> {
+        std::iter::once((self.command.as_str(), self.arguments.as_str()))
+            .chain(self.more.iter().map(|(c, a)| (c.as_str(), a.as_str())))
     }
 }
 

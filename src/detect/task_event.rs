@@ -36,6 +36,20 @@ impl Default for TaskXmlMemo {
     }
 }
 
+/// Names the actions after the first, which the command column does not show.
+fn more_actions_reason(task: &TaskInfo) -> String {
+    let mut out = format!("{} actions; also runs", task.more_actions.len() + 1);
+    for (i, action) in task.more_actions.iter().enumerate() {
+        out.push_str(if i == 0 { " " } else { "; " });
+        out.push_str(action.command.as_deref().unwrap_or("(no command)"));
+        if let Some(arguments) = action.arguments.as_deref().filter(|a| !a.is_empty()) {
+            out.push(' ');
+            out.push_str(arguments);
+        }
+    }
+    out
+}
+
 fn describe(text: &str) -> Described {
     let Some(mut xml) = taskxml::parse(text) else {
         return Described::none("task XML unreadable");
@@ -61,13 +75,18 @@ fn describe(text: &str) -> Described {
     };
     task.privilege = Some(privilege);
     // The rest moves out of the parsed document.
-    if !xml.exec.is_empty() {
-        let exec = xml.exec.swap_remove(0);
-        task.command = exec.command;
-        task.arguments = exec.arguments;
-    } else if let Some(class_id) = xml.com_handlers.first() {
-        task.command = Some(Text::from(format!("COM handler {class_id}")));
+    // Every action, Exec ones then COM handlers: the first is the task's command, the others
+    // are kept beside it; a task runs them all.
+    let com = xml.com_handlers.iter().map(|class_id| taskxml::ExecAction {
+        command: Some(Text::from(format!("COM handler {class_id}"))),
+        arguments: None,
+    });
+    let mut actions = std::mem::take(&mut xml.exec).into_iter().chain(com);
+    if let Some(first) = actions.next() {
+        task.command = first.command;
+        task.arguments = first.arguments;
     }
+    task.more_actions = actions.collect();
     task.triggers = std::mem::take(&mut xml.triggers);
     task.hidden = xml.hidden;
     task.author = xml.author.take();
@@ -120,6 +139,9 @@ pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: u32, memo: Option
     // Room for the principal, the action and an allowlist entry without growing.
     let mut reasons = Vec::with_capacity(3);
     reasons.push(described.reason.clone());
+    if !task.more_actions.is_empty() {
+        reasons.push(more_actions_reason(&task).into());
+    }
     if described.task.is_none() {
         return Some(Finding { verdict: Verdict::Benign, reasons, task, host: None, suppressed_by: None, normalized });
     }

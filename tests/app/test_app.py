@@ -374,3 +374,20 @@ def test_searchbnf_uses_only_keys_of_the_current_spec():
     for stanza in bnf.sects:
         for key in bnf.get_section(stanza).options:
             assert allowed.match(key), f"[{stanza}] {key}"
+
+
+GLIBC_LIBRARIES = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1",
+                   "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
+
+
+def test_linux_builds_need_nothing_newer_than_glibc_2_17():
+    """The Linux builds load only glibc's own libraries and no symbol version past 2.17, so they
+    run on RHEL/CentOS 7 and every later Linux (readelf reads either architecture)."""
+    builds = sorted(p for p in (APP / "bin").iterdir() if p.name.endswith(("-x86_64", "-aarch64")))
+    assert len(builds) == 4, builds
+    for exe in builds:
+        out = subprocess.run(["readelf", "-W", "-d", "--dyn-syms", str(exe)], capture_output=True, check=True, text=True).stdout
+        needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out))
+        assert needed and needed <= GLIBC_LIBRARIES, (exe.name, needed)
+        versions = {tuple(int(x) for x in v.split(".")) for v in re.findall(r"@GLIBC_(\d+(?:\.\d+)+)", out)}
+        assert versions and max(versions) <= (2, 17), (exe.name, max(versions))
