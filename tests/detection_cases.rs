@@ -216,9 +216,9 @@ fn masquerading_tasks_stay_alerts() {
     }
 }
 
-/// A Windows task rewritten with a second action (the "multi-action" hiding technique): the
-/// shipped entry for the genuine task (its one program, `wermgr.exe -upload`) must not cover
-/// it, and the alert must name the added program and say what is odd about it.
+/// A Windows task rewritten with a second action (the "multi-action" hiding technique): an
+/// entry for the genuine task (its one program, `wermgr.exe -upload`) must not cover it, and
+/// the alert must name the added program and say what is odd about it.
 #[test]
 fn an_action_added_to_an_allowed_windows_task_is_not_suppressed() {
     let xml = |extra: &str| {
@@ -235,7 +235,16 @@ fn an_action_added_to_an_allowed_windows_task_is_not_suppressed() {
             (Field::SubjectDomainName, "CORP".into()),
         ])
     };
-    let genuine = engine().evaluate(&event(xml(""))).unwrap();
+    // The entry a site would write for the genuine task (QueueReporting runs wermgr.exe -upload).
+    let engine = {
+        let today = Date { year: 2026, month: 11, day: 28 };
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/splunk_app/lookups/systemtask_allowlist.csv");
+        let mut list = Allowlist::load(std::path::Path::new(path), today).unwrap();
+        let site = "id,task_name,command,arguments,creator,host,expires,comment\nwer-queue,\\Microsoft\\Windows\\Windows Error Reporting\\QueueReporting,%windir%\\system32\\wermgr.exe,-upload,*$,,,WER queue upload\n";
+        list.add(site.as_bytes(), "systemtask_allowlist_site.csv", Some("site"), today).unwrap();
+        Engine::new(Mode::Tag, Some(list), Default::default())
+    };
+    let genuine = engine.evaluate(&event(xml(""))).unwrap();
     assert_eq!(genuine.verdict, Verdict::Suppressed, "{:?}", genuine.reasons);
 
     for (extra, added) in [
@@ -249,7 +258,7 @@ fn an_action_added_to_an_allowed_windows_task_is_not_suppressed() {
             "COM handler {00000000",
         ),
     ] {
-        let f = engine().evaluate(&event(xml(extra))).unwrap();
+        let f = engine.evaluate(&event(xml(extra))).unwrap();
         assert_eq!(f.verdict, Verdict::Alert, "{extra}: {:?}", f.reasons);
         assert!(f.suppressed_by.is_none());
         assert!(
@@ -259,7 +268,7 @@ fn an_action_added_to_an_allowed_windows_task_is_not_suppressed() {
         );
         assert!(f.task.indicators.contains(&"multiple_actions"), "{:?}", f.task.indicators);
     }
-    let beacon = engine().evaluate(&event(xml(r"<Exec><Command>C:\Users\Public\beacon.exe</Command></Exec>"))).unwrap();
+    let beacon = engine.evaluate(&event(xml(r"<Exec><Command>C:\Users\Public\beacon.exe</Command></Exec>"))).unwrap();
     for indicator in ["user_writable_path", "windows_task_name_non_windows_binary"] {
         assert!(beacon.task.indicators.contains(&indicator), "{indicator}: {:?}", beacon.task.indicators);
     }

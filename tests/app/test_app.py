@@ -3,9 +3,11 @@ searches and the dashboard reference only the command, macros and lookups that e
 uses only fields of the command's output contract, versions agree, and AppInspect's cloud checks
 pass. Run after ./package.sh (test.sh does both)."""
 
+import csv
 import json
 import re
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -391,3 +393,27 @@ def test_linux_builds_need_nothing_newer_than_glibc_2_17():
         assert needed and needed <= GLIBC_LIBRARIES, (exe.name, needed)
         versions = {tuple(int(x) for x in v.split(".")) for v in re.findall(r"@GLIBC_(\d+(?:\.\d+)+)", out)}
         assert versions and max(versions) <= (2, 17), (exe.name, max(versions))
+
+
+def test_shipped_allowlist_is_the_generators_output_and_cites_its_sources():
+    """The shipped list is tools/allowlist/build.py's output from its reviewed inputs: rebuilt, it
+    is the same file. Entries taken from the lab captures pin the exact Windows program seen
+    (no wildcard), a machine-account creator and the capture file; every other entry names its
+    source in its comment."""
+    subprocess.run([sys.executable, str(ROOT / "tools" / "allowlist" / "build.py"), "build", "--check"], check=True)
+    with open(ROOT / "splunk_app" / "lookups" / "systemtask_allowlist.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    from_captures = [r for r in rows if "Source: OTRF Security-Datasets" in r["comment"]]
+    assert len(from_captures) >= 10
+    for r in from_captures:
+        assert r["task_name"].startswith("\\Microsoft\\Windows\\") and "*" not in r["task_name"], r["id"]
+        assert "*" not in r["command"] and "?" not in r["command"] and "*" not in r["arguments"], r["id"]
+        assert r["creator"] == "*$", r["id"]
+        assert re.search(r"datasets/atomic/windows/\w+/host/\S+\.zip", r["comment"]), r["id"]
+    for r in rows:
+        assert len(r["comment"].strip()) >= 20, f"{r['id']}: no source"
+    with open(ROOT / "tools" / "allowlist" / "evidence.csv", newline="") as f:
+        evidence = list(csv.DictReader(f))
+    # The captures' own attacks (tasks made by people) are in the evidence and never shipped.
+    people = {r["task_name"] for r in evidence if not all(c.endswith("$") for c in r["creators"].split(";"))}
+    assert people and not people & {r["task_name"] for r in rows}
