@@ -12,10 +12,15 @@ case "$0" in
 esac
 program=${0##*/}
 program=${program%.sh}
-case "$(uname -m)" in
+# The kernel's machine name: read from /proc (a shell builtin, no process) where the kernel
+# offers it, else from uname (one fork and exec more).
+machine=
+[ -r /proc/sys/kernel/arch ] && read -r machine < /proc/sys/kernel/arch
+[ -n "$machine" ] || machine=$(uname -m)
+case "$machine" in
   x86_64 | amd64) arch=x86_64 ;;
   aarch64 | arm64 | armv8*) arch=aarch64 ;;
-  *) arch=$(uname -m) ;;
+  *) arch=$machine ;;
 esac
 exe="$dir/$program-$arch"
 if [ ! -x "$exe" ]; then
