@@ -380,7 +380,7 @@ fn cut_points(body: &[u8], first: usize, parts: usize) -> Vec<usize> {
     for k in 1..parts {
         let target = first + k * step;
         if target > at {
-            quotes += body[at..target].iter().filter(|&&b| b == b'"').count();
+            quotes += count_quotes(&body[at..target]);
             at = target;
         }
         while at < body.len() {
@@ -399,6 +399,12 @@ fn cut_points(body: &[u8], first: usize, parts: usize) -> Vec<usize> {
     }
     cuts.push(body.len());
     cuts
+}
+
+/// Quotes in `bytes`, 255 bytes at a time into a byte counter: a loop the compiler turns into
+/// vector compares, where a plain filter-and-count went byte by byte (4% of a run, serial).
+fn count_quotes(bytes: &[u8]) -> usize {
+    bytes.chunks(255).map(|chunk| chunk.iter().fold(0u8, |n, &b| n + u8::from(b == b'"')) as usize).sum()
 }
 
 fn write_kept(out: &mut Vec<u8>, body: &[u8], spans: &[FieldSpan], keep: &[bool]) {

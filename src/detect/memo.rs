@@ -9,6 +9,12 @@ use std::sync::Arc;
 const MAX_KEY: usize = 64 << 10;
 /// The memory all remembered keys may take together.
 const MAX_KEY_BYTES: usize = 16 << 20;
+/// Lookups per measuring window; a window where fewer than 1 in `MIN_HIT_RATE` hit stops new
+/// keys being stored for `REST_WINDOWS` windows (lookups go on), then storing resumes to
+/// measure again. A stream of all-distinct texts then pays for storing an eighth of them.
+const WINDOW: u32 = 4096;
+const MIN_HIT_RATE: u32 = 64;
+const REST_WINDOWS: u32 = 7;
 
 pub struct Memo<T> {
     /// By content hash: where the key's bytes are in `keys`, and the value.
@@ -18,11 +24,15 @@ pub struct Memo<T> {
     keys: Vec<u8>,
     inserted: usize,
     capacity: usize,
+    lookups: u32,
+    hits: u32,
+    /// Windows left before new keys are stored again (0: storing).
+    resting: u32,
 }
 
 impl<T> Memo<T> {
     pub fn with_capacity(capacity: usize) -> Self {
-        Memo { entries: HashMap::new(), keys: Vec::new(), inserted: 0, capacity }
+        Memo { entries: HashMap::new(), keys: Vec::new(), inserted: 0, capacity, lookups: 0, hits: 0, resting: 0 }
     }
 
     /// `derive(text)`, answered from memory when the same text was seen before.
@@ -32,18 +42,30 @@ impl<T> Memo<T> {
     }
 
     /// `derive()` for a value identified by `key` (any bytes that determine the value, such as
-    /// its stored form), answered from memory when the same key was seen before.
+    /// its stored form), answered from memory when the same key was seen before. A value not
+    /// kept in memory comes back as the only reference to it, so the caller can take it apart
+    /// instead of copying it.
     pub fn get_or_derive_keyed(&mut self, key: &[u8], derive: impl FnOnce() -> T) -> Arc<T> {
         let hash = content_hash(key);
+        self.lookups += 1;
+        if self.lookups == WINDOW {
+            self.resting = match self.resting {
+                0 if self.hits * MIN_HIT_RATE < WINDOW => REST_WINDOWS,
+                0 => 0,
+                n => n - 1,
+            };
+            (self.lookups, self.hits) = (0, 0);
+        }
         // memchr's word-at-a-time comparison: musl's memcmp, which `==` would call, goes byte by
         // byte, and these keys are kilobytes of task XML.
         if let Some(((start, end), value)) = self.entries.get(&hash)
             && memchr::arch::all::is_equal(&self.keys[*start..*end], key)
         {
+            self.hits += 1;
             return Arc::clone(value);
         }
         let value = Arc::new(derive());
-        if key.len() > MAX_KEY {
+        if key.len() > MAX_KEY || self.resting > 0 {
             return value;
         }
         // Counted by insertions, not entries: a hash collision replaces an entry but still adds
@@ -99,5 +121,27 @@ mod tests {
             assert!(memo.len() <= 2);
         }
         assert!(calls < 7, "some answers came from memory");
+    }
+
+    /// All-distinct texts: after a window without hits, most new texts are not stored (their
+    /// value is handed over, not shared), and a repeat run afterwards is remembered again.
+    #[test]
+    fn distinct_texts_stop_being_stored_and_repeats_resume_it() {
+        let mut memo = Memo::with_capacity(1 << 20);
+        let mut unshared = 0;
+        for i in 0..WINDOW * (REST_WINDOWS + 1) {
+            let v = memo.get_or_derive_keyed(&i.to_le_bytes(), || i);
+            unshared += usize::from(Arc::strong_count(&v) == 1);
+        }
+        assert_eq!(unshared, (WINDOW * REST_WINDOWS) as usize, "every value but the first window's is handed over");
+        // The same text over and over: within two windows it is stored and answered from memory.
+        let mut derived = 0;
+        for _ in 0..WINDOW * 2 {
+            memo.get_or_derive_keyed(b"same", || {
+                derived += 1;
+                0
+            });
+        }
+        assert!(derived < 10, "{derived}");
     }
 }

@@ -10,6 +10,7 @@ use crate::event::{EventFields, Field};
 
 /// What a task definition says, independent of the event that carried it: derived once per
 /// distinct XML text (see [`Memo`]).
+#[derive(Clone)]
 pub(super) struct Described {
     /// `None` when the text holds no task definition.
     task: Option<TaskInfo>,
@@ -123,26 +124,27 @@ pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: u32, memo: Option
             None => Described::none("no task XML in the event"),
         }),
     };
-    let mut task = described
-        .task
-        .clone()
-        .unwrap_or_else(|| TaskInfo { privilege: Some(Privilege::Unknown), ..TaskInfo::default() });
+    // A definition the memo does not keep is this event's alone: moved out, not copied.
+    let described = Arc::try_unwrap(described).unwrap_or_else(|shared| Described::clone(&shared));
+    let has_task = described.task.is_some();
+    let mut task =
+        described.task.unwrap_or_else(|| TaskInfo { privilege: Some(Privilege::Unknown), ..TaskInfo::default() });
     task.action = Some(action);
     task.evidence = Some("task_xml");
-    task.name = view.get(Field::TaskName).map(|v| Text::from(&*v)).or_else(|| described.uri.clone());
+    task.name = view.get(Field::TaskName).map(|v| Text::from(&*v)).or(described.uri);
     task.creator = subject_account(view);
     task.remote = remote_creation(view);
-    let normalized = described.normalized.clone();
+    let normalized = described.normalized;
     let no_action = NormalizedAction::default();
     let paths = normalized.as_deref().unwrap_or(&no_action);
     task.indicators.extend(indicators::for_context(task.name.as_deref(), paths, task.remote, false));
     // Room for the principal, the action and an allowlist entry without growing.
     let mut reasons = Vec::with_capacity(3);
-    reasons.push(described.reason.clone());
+    reasons.push(described.reason);
     if !task.more_actions.is_empty() {
         reasons.push(more_actions_reason(&task).into());
     }
-    if described.task.is_none() {
+    if !has_task {
         return Some(Finding { verdict: Verdict::Benign, reasons, task, host: None, suppressed_by: None, normalized });
     }
 
