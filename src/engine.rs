@@ -257,8 +257,9 @@ impl Engine {
         Ok(stats)
     }
 
-    /// The parts between consecutive `cuts`, on one thread each (the first on this one).
-    /// `None` when a part failed: the caller starts over on one thread.
+    /// The parts between consecutive `cuts`, on one thread each: the first on this one, straight
+    /// into `out`, the others into sinks of their own that are then appended. `None` when a
+    /// part failed: `out` is as it was, and the caller starts over on one thread.
     fn process_parts<S: RecordSink + Default + Send>(
         &self,
         records: &Records<'_>,
@@ -267,51 +268,51 @@ impl Engine {
         out: &mut S,
         scratch: &mut Scratch,
     ) -> Option<ChunkStats> {
-        let n = cuts.len() - 1;
-        scratch.workers.resize_with(n - 1, Scratch::default);
-        let (first_scratch, workers) = (&mut *scratch, &mut Vec::new());
-        std::mem::swap(workers, &mut first_scratch.workers);
-        let results: Vec<Option<(S, ChunkStats)>> = std::thread::scope(|scope| {
+        let mark = out.mark();
+        scratch.workers.resize_with(cuts.len() - 2, Scratch::default);
+        let mut workers = std::mem::take(&mut scratch.workers);
+        let (first, others) = std::thread::scope(|scope| {
             let handles: Vec<_> = workers
                 .iter_mut()
                 .zip(cuts[1..].windows(2))
                 .map(|(worker, w)| {
                     let mut part = records.part(w[0], w[1]);
-                    scope.spawn(move || self.process_part(&mut part, w[1], keep, worker))
+                    scope.spawn(move || {
+                        let mut sink = S::default();
+                        sink.reserve_for(w[1] - w[0]);
+                        let stats = self.process_part(&mut part, &mut sink, keep, worker)?;
+                        Some((sink, stats))
+                    })
                 })
                 .collect();
-            let mut part = records.part(cuts[0], cuts[1]);
-            let mut results = vec![self.process_part(&mut part, cuts[1], keep, first_scratch)];
+            let first = self.process_part(&mut records.part(cuts[0], cuts[1]), out, keep, scratch);
             // A worker that panicked outside the per-event guard fails its part like an error.
-            results.extend(handles.into_iter().map(|h| h.join().ok().flatten()));
-            results
+            let others: Option<Vec<(S, ChunkStats)>> = handles.into_iter().map(|h| h.join().ok().flatten()).collect();
+            (first, others)
         });
-        std::mem::swap(workers, &mut scratch.workers);
-        let mut stats = ChunkStats::default();
-        let mut sinks = Vec::with_capacity(n);
-        for result in results {
-            let (sink, part_stats) = result?;
-            stats += part_stats;
-            sinks.push(sink);
-        }
-        for sink in &sinks {
+        scratch.workers = workers;
+        let (Some(mut stats), Some(others)) = (first, others) else {
+            out.rewind(mark);
+            return None;
+        };
+        for (sink, part_stats) in &others {
             out.append(sink);
+            stats += *part_stats;
         }
         Some(stats)
     }
 
-    fn process_part<S: RecordSink + Default>(
+    /// One part's records into `out`; `None` on any error (see [`Engine::process`]).
+    fn process_part<S: RecordSink + ?Sized>(
         &self,
         part: &mut Records<'_>,
-        end: usize,
+        out: &mut S,
         keep: &[bool],
         scratch: &mut Scratch,
-    ) -> Option<(S, ChunkStats)> {
-        let mut sink = S::default();
-        sink.reserve_for(end - part.position());
+    ) -> Option<ChunkStats> {
         let mut stats = ChunkStats { parts: 1, ..ChunkStats::default() };
-        self.process_records(part, keep, &mut sink, scratch, &mut stats).ok()?;
-        Some((sink, stats))
+        self.process_records(part, keep, out, scratch, &mut stats).ok()?;
+        Some(stats)
     }
 
     /// Every remaining record of `records`, tagged, into `out`.
