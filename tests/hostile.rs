@@ -126,6 +126,37 @@ fn table_of_hostile_shapes_ends_with_a_verdict() {
     }
 }
 
+/// A task definition with tens of thousands of actions, each of a different shell: answered, an
+/// alert that names the extra actions, each indicator once, and the work grows with the
+/// number of actions, not with its square (the time for 2N actions stays near twice N's).
+#[test]
+fn a_task_with_thousands_of_actions_costs_time_in_proportion() {
+    let engine = Engine::new(Mode::Tag, None, Default::default());
+    let run = |n: usize| {
+        let shells = ["cmd.exe", "powershell.exe", "C:\\Users\\Public\\x.exe", "mshta.exe"];
+        let actions: String = (0..n)
+            .map(|i| format!("<Exec><Command>{}</Command><Arguments>http://x/{i}</Arguments></Exec>", shells[i % 4]))
+            .collect();
+        let xml = format!(
+            "<Task><Principals><Principal><UserId>S-1-5-18</UserId></Principal></Principals><Actions>{actions}</Actions></Task>"
+        );
+        let event = FieldList(vec![(Field::EventCode, "4698".into()), (Field::TaskContent, xml)]);
+        let started = Instant::now();
+        let f = engine.evaluate(&event).unwrap();
+        (started.elapsed(), f)
+    };
+    let (small, _) = run(10_000);
+    let (large, f) = run(20_000);
+    assert_eq!(f.verdict, Verdict::Alert);
+    assert!(f.reasons.iter().any(|r| r.starts_with("20000 actions; also runs")), "{:?}", &f.reasons[..1]);
+    let mut distinct = f.task.indicators.clone();
+    distinct.dedup();
+    assert_eq!(distinct.len(), f.task.indicators.len(), "{:?}", f.task.indicators);
+    assert!(f.task.indicators.contains(&"multiple_actions") && f.task.indicators.contains(&"url_in_arguments"));
+    // Quadratic work would make this 4x; allow for a noisy machine.
+    assert!(large < small * 3 + std::time::Duration::from_millis(50), "{small:?} -> {large:?}");
+}
+
 /// A task name of thousands of backslashes through the allowlist, as an attacker would name a
 /// task to slow the lookup: answered, and the shipped list does not suppress it.
 #[test]

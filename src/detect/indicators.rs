@@ -45,6 +45,13 @@ pub fn compute(task: &TaskInfo, normalized: &NormalizedAction, renamed_binary: b
 /// Indicators that depend on the task definition alone (what it runs, how it is set up).
 pub fn for_action(task: &TaskInfo, normalized: &NormalizedAction) -> Vec<&'static str> {
     let mut out = Vec::new();
+    // Each indicator once, however many actions raise it: `out` never holds more than the
+    // dozen or so distinct indicators, so the check stays constant per action.
+    let add = |out: &mut Vec<&'static str>, indicator: &'static str| {
+        if !out.contains(&indicator) {
+            out.push(indicator);
+        }
+    };
     let first = (task.command.as_deref().unwrap_or(""), task.arguments.as_deref().unwrap_or(""));
     let more =
         task.more_actions.iter().map(|a| (a.command.as_deref().unwrap_or(""), a.arguments.as_deref().unwrap_or("")));
@@ -52,28 +59,22 @@ pub fn for_action(task: &TaskInfo, normalized: &NormalizedAction) -> Vec<&'stati
     for ((command, arguments), (command_norm, _)) in std::iter::once(first).chain(more).zip(normalized.all()) {
         let base = super::cmdline::program_base(command);
         if let Some((_, indicator)) = SHELLS_AND_LOLBINS.iter().find(|(stem, _)| stem.eq_ignore_ascii_case(base)) {
-            out.push(*indicator);
+            add(&mut out, indicator);
         }
         let any = |re: &Regex| re.is_match(command_norm) || re.is_match(arguments);
         if any(&POWERSHELL_TELLS) {
-            out.push("encoded_or_hidden_powershell");
+            add(&mut out, "encoded_or_hidden_powershell");
         }
         if any(&USER_WRITABLE) {
-            out.push("user_writable_path");
+            add(&mut out, "user_writable_path");
         }
         if any(&URL) {
-            out.push("url_in_arguments");
+            add(&mut out, "url_in_arguments");
         }
     }
     if !task.more_actions.is_empty() {
         out.push("multiple_actions");
     }
-    let mut seen = Vec::with_capacity(out.len());
-    out.retain(|i| {
-        let new = !seen.contains(i);
-        seen.push(*i);
-        new
-    });
     if task.hidden == Some(true) {
         out.push("hidden_task");
     }
