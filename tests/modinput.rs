@@ -6,6 +6,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+mod common;
+
 /// The input under test: the one cargo built, or `SYSTEMTASK_EVTX_EXE` (a packaged build), run
 /// through `SYSTEMTASK_RUNNER` when set (`qemu-aarch64`, or `tools/wine/run` for the Windows build).
 fn exe() -> PathBuf {
@@ -14,14 +16,7 @@ fn exe() -> PathBuf {
 }
 
 fn command() -> Command {
-    match std::env::var_os("SYSTEMTASK_RUNNER") {
-        Some(runner) => {
-            let mut c = Command::new(runner);
-            c.arg(exe());
-            c
-        }
-        None => Command::new(exe()),
-    }
+    common::command_for(&exe())
 }
 
 /// A path as the input under test spells it. A Windows build gets the drive-letter form

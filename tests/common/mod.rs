@@ -14,7 +14,9 @@ pub fn bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_systemtask")))
 }
 
-fn command_for(exe: &Path) -> Command {
+/// A command that starts `exe` the way the tests run a build: through `SYSTEMTASK_RUNNER` when
+/// set (qemu for a foreign architecture, `tools/wine/run` for the Windows build).
+pub fn command_for(exe: &Path) -> Command {
     match std::env::var_os("SYSTEMTASK_RUNNER") {
         Some(runner) => {
             let mut c = Command::new(runner);
