@@ -243,11 +243,7 @@ pub fn decode_entities_if_escaped(s: &str) -> Cow<'_, str> {
     if memchr::memchr(b'&', s.as_bytes()).is_none() || !MARKERS.iter().any(|m| s.contains(m)) {
         return Cow::Borrowed(s);
     }
-    match quick_xml::escape::unescape(s) {
-        Ok(decoded) => Cow::Owned(decoded.into_owned()),
-        // A stray `&` that is not an entity: decode what is safe by hand.
-        Err(_) => Cow::Owned(s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")),
-    }
+    crate::xmltext::unescape(s)
 }
 
 #[cfg(test)]

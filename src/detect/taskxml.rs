@@ -1,11 +1,13 @@
 //! The parts of a task definition (Task Scheduler schema) that decide and describe a detection,
-//! read with a real XML parser. Tolerates the shapes seen in real events: entity-escaped,
-//! `\r\n`, with or without declaration and namespace, and truncated (decides from what is there).
-
-use quick_xml::Reader;
+//! read item by item from its markup ([`markup`]; references and line ends as [`crate::xmltext`]
+//! resolves them). Tolerates the shapes seen in real events: entity-escaped, `\r\n`, with or
+//! without declaration and namespace, and truncated (decides from what is there). A
+//! differential test holds it to the quick-xml reader it replaced.
 
 use super::Text;
-use quick_xml::events::Event;
+use markup::{Attributes, Item, Markup};
+
+mod markup;
 
 // Values are finding text (`Text`) from the start: a definition's strings are read once and
 // then shared by every event that carries it.
@@ -117,15 +119,10 @@ pub fn parse(text: &str) -> Option<TaskXml> {
     let unescaped;
     let mut text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if text.starts_with("&lt;") {
-        unescaped = unescape_lenient(text);
+        unescaped = crate::xmltext::unescape(text);
         text = &unescaped;
     }
     let start = text.find('<')?;
-    let mut reader = Reader::from_str(&text[start..]);
-    let config = reader.config_mut();
-    config.check_end_names = false;
-    config.allow_unmatched_ends = true;
-    config.allow_dangling_amp = true;
 
     let mut task = TaskXml { truncated: true, ..TaskXml::default() };
     let mut seen_task = false;
@@ -134,28 +131,23 @@ pub fn parse(text: &str) -> Option<TaskXml> {
     let mut capture: Option<Leaf> = None;
     // Leaf values are short: one allocation for all of them.
     let mut text_buf = String::with_capacity(256);
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => {
-                let local = e.local_name();
-                let name: &str = local.as_ref();
+    for item in Markup::new(&text[start..]) {
+        match item {
+            Item::Open { name, attributes, empty: false } => {
                 let parent = path.last().copied();
                 let tag = tag_of(name);
                 seen_task |= tag == Tag::Task;
                 capture = leaf_of(parent, name);
                 text_buf.clear();
-                on_open(&mut task, parent, tag, name, &e);
+                on_open(&mut task, parent, tag, name, attributes);
                 path.push(tag);
             }
-            Ok(Event::Empty(e)) => {
-                let local = e.local_name();
-                let name: &str = local.as_ref();
-                on_open(&mut task, path.last().copied(), tag_of(name), name, &e);
+            Item::Open { name, attributes, empty: true } => {
+                on_open(&mut task, path.last().copied(), tag_of(name), name, attributes);
             }
-            Ok(Event::Text(t)) if capture.is_some() => text_buf.push_str(&t.xml10_content()),
-            Ok(Event::CData(t)) if capture.is_some() => text_buf.push_str(&t.xml10_content()),
-            Ok(Event::GeneralRef(r)) if capture.is_some() => crate::xmltext::push_reference(&mut text_buf, &r),
-            Ok(Event::End(_)) => {
+            Item::Text(raw) if capture.is_some() => crate::xmltext::push_text(&mut text_buf, raw),
+            Item::CData(raw) if capture.is_some() => crate::xmltext::push_cdata(&mut text_buf, raw),
+            Item::Close => {
                 if let Some(leaf) = capture.take() {
                     on_leaf(&mut task, leaf, text_buf.trim());
                 }
@@ -163,19 +155,18 @@ pub fn parse(text: &str) -> Option<TaskXml> {
                     task.truncated = false;
                 }
             }
-            Ok(Event::Eof) | Err(_) => break,
-            Ok(_) => {}
+            Item::Text(_) | Item::CData(_) => {}
         }
     }
     seen_task.then_some(task)
 }
 
-fn on_open(task: &mut TaskXml, parent: Option<Tag>, tag: Tag, name: &str, e: &quick_xml::events::BytesStart<'_>) {
+fn on_open(task: &mut TaskXml, parent: Option<Tag>, tag: Tag, name: &str, attributes: Attributes<'_>) {
     match (parent, tag) {
         (Some(Tag::Principals), Tag::Principal) => {
-            task.principals.push(Principal { id: crate::xmltext::attribute(e, "id"), ..Principal::default() });
+            task.principals.push(Principal { id: attributes.get("id"), ..Principal::default() });
         }
-        (_, Tag::Actions) => task.actions_context = crate::xmltext::attribute(e, "Context"),
+        (_, Tag::Actions) => task.actions_context = attributes.get("Context"),
         (Some(Tag::Actions), Tag::Exec) => task.exec.push(ExecAction::default()),
         (Some(Tag::Triggers), _) => task.triggers.push(Text::from(trigger_kind(name))),
         _ => {}
@@ -224,20 +215,6 @@ fn trigger_kind(element: &str) -> String {
         out.push(c.to_ascii_lowercase());
     }
     out
-}
-
-/// Decodes one level of entity escaping; a truncated entity at the end is dropped.
-fn unescape_lenient(text: &str) -> String {
-    match quick_xml::escape::unescape(text) {
-        Ok(s) => s.into_owned(),
-        Err(_) => {
-            let cut = text.rfind('&').filter(|&i| !text[i..].contains(';')).unwrap_or(text.len());
-            match quick_xml::escape::unescape(&text[..cut]) {
-                Ok(s) => s.into_owned(),
-                Err(_) => text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&"),
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -303,5 +280,179 @@ mod tests {
     fn not_a_task() {
         assert_eq!(parse("hello"), None);
         assert_eq!(parse("<Event><Data/></Event>"), None);
+    }
+}
+
+/// The reader this module replaced, on quick-xml, kept as an oracle: on any document the two
+/// must find the same task. quick-xml's own reference and attribute handling is used, so the
+/// oracle shares nothing with `markup` or `xmltext`.
+#[cfg(test)]
+mod differential {
+    use super::*;
+    use proptest::prelude::*;
+    use quick_xml::Reader;
+    use quick_xml::events::{BytesStart, Event};
+
+    fn oracle_attribute(e: &BytesStart<'_>, key: &str) -> Option<String> {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.local_name().as_ref() == key)
+            .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+    }
+
+    fn oracle(text: &str) -> Option<TaskXml> {
+        let unescaped;
+        let mut text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+        if text.starts_with("&lt;") {
+            unescaped = quick_xml::escape::unescape(text).map(|t| t.into_owned()).ok()?;
+            text = &unescaped;
+        }
+        let start = text.find('<')?;
+        let mut reader = Reader::from_str(&text[start..]);
+        let config = reader.config_mut();
+        config.check_end_names = false;
+        config.allow_unmatched_ends = true;
+        config.allow_dangling_amp = true;
+        let mut task = TaskXml { truncated: true, ..TaskXml::default() };
+        let (mut seen_task, mut path, mut capture, mut text_buf) = (false, Vec::new(), None, String::new());
+        loop {
+            match reader.read_event() {
+                Ok(Event::Start(e)) => {
+                    let local = e.local_name();
+                    let name: &str = local.as_ref();
+                    let parent = path.last().copied();
+                    let tag = tag_of(name);
+                    seen_task |= tag == Tag::Task;
+                    capture = leaf_of(parent, name);
+                    text_buf.clear();
+                    oracle_open(&mut task, parent, tag, name, &e);
+                    path.push(tag);
+                }
+                Ok(Event::Empty(e)) => {
+                    let local = e.local_name();
+                    let name: &str = local.as_ref();
+                    oracle_open(&mut task, path.last().copied(), tag_of(name), name, &e);
+                }
+                Ok(Event::Text(t)) if capture.is_some() => text_buf.push_str(&t.xml10_content()),
+                Ok(Event::CData(t)) if capture.is_some() => text_buf.push_str(&t.xml10_content()),
+                Ok(Event::GeneralRef(r)) if capture.is_some() => match r.resolve_char_ref() {
+                    Ok(Some(c)) => text_buf.push(c),
+                    _ => text_buf.push_str(quick_xml::escape::resolve_predefined_entity(&r).unwrap_or("")),
+                },
+                Ok(Event::End(_)) => {
+                    if let Some(leaf) = capture.take() {
+                        on_leaf(&mut task, leaf, text_buf.trim());
+                    }
+                    if path.pop() == Some(Tag::Task) && path.is_empty() {
+                        task.truncated = false;
+                    }
+                }
+                Ok(Event::Eof) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        seen_task.then_some(task)
+    }
+
+    fn oracle_open(task: &mut TaskXml, parent: Option<Tag>, tag: Tag, name: &str, e: &BytesStart<'_>) {
+        match (parent, tag) {
+            (Some(Tag::Principals), Tag::Principal) => {
+                task.principals.push(Principal { id: oracle_attribute(e, "id"), ..Principal::default() })
+            }
+            (_, Tag::Actions) => task.actions_context = oracle_attribute(e, "Context"),
+            (Some(Tag::Actions), Tag::Exec) => task.exec.push(ExecAction::default()),
+            (Some(Tag::Triggers), _) => task.triggers.push(Text::from(trigger_kind(name))),
+            _ => {}
+        }
+    }
+
+    /// Text as a task's values hold it: paths, arguments with quotes and redirections, entity
+    /// and character references, line ends of either kind, non-ASCII.
+    fn text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[A-Za-z0-9 .:%/\\\\-]{0,12}",
+            Just("&amp;".to_string()),
+            Just("&lt;&gt;".to_string()),
+            Just("&quot;&apos;".to_string()),
+            Just("&#233;&#x41;".to_string()),
+            Just("\r\n".to_string()),
+            Just("\r".to_string()),
+            Just(" \t ".to_string()),
+            Just("é✓".to_string()),
+            Just("<![CDATA[a<b>&c\r\n]]>".to_string()),
+            Just("<!-- note <x> -->".to_string()),
+        ];
+        proptest::collection::vec(piece, 0..5).prop_map(|p| p.concat())
+    }
+
+    fn attributes(name: &'static str) -> impl Strategy<Value = String> {
+        (text().prop_map(|t| t.replace(['<', '"'], "").replace('&', "&amp;")), any::<bool>(), any::<bool>()).prop_map(
+            move |(value, single, spaced)| {
+                let q = if single { '\'' } else { '"' };
+                let eq = if spaced { " = " } else { "=" };
+                format!(" other{eq}{q}a>b/{q} {name}{eq}{q}{}{q}", value.replace(q, ""))
+            },
+        )
+    }
+
+    fn leaf(name: &'static str) -> impl Strategy<Value = String> {
+        (text(), any::<bool>()).prop_map(move |(t, empty)| {
+            let t = t.replace('<', "&lt;");
+            let t = if t.contains("CDATA") || t.contains("--") { t.replace("&lt;", "<") } else { t };
+            if empty { format!("<{name}/>") } else { format!("<{name}>{t}</{name}>") }
+        })
+    }
+
+    fn document() -> impl Strategy<Value = String> {
+        let exec = (leaf("Command"), leaf("Arguments")).prop_map(|(c, a)| format!("<Exec>{c}{a}</Exec>"));
+        let principal = (attributes("id"), leaf("UserId"), leaf("GroupId"), leaf("RunLevel"))
+            .prop_map(|(id, u, g, r)| format!("<Principal{id}>\r\n {u}{g}{r}</Principal>"));
+        let com = leaf("ClassId").prop_map(|c| format!("<ComHandler>{c}</ComHandler>"));
+        let trigger = prop_oneof![Just("<LogonTrigger/>"), Just("<BootTrigger><Enabled>true</Enabled></BootTrigger>")];
+        (
+            any::<bool>(),
+            proptest::collection::vec(principal, 0..3),
+            attributes("Context"),
+            proptest::collection::vec(prop_oneof![exec, com], 0..3),
+            proptest::collection::vec(trigger, 0..3),
+            leaf("Author"),
+            leaf("Hidden"),
+            any::<bool>(),
+        )
+            .prop_map(|(decl, principals, context, actions, triggers, author, hidden, prefixed)| {
+                let task = if prefixed { "t:Task xmlns:t=\"x\"" } else { "Task version=\"1.2\"" };
+                let close = if prefixed { "t:Task" } else { "Task" };
+                format!(
+                    "{}<{task}>\n<RegistrationInfo>{author}<URI>\\a&amp;b</URI></RegistrationInfo><Triggers>{}</Triggers>\
+                     <Settings>{hidden}</Settings><Principals>{}</Principals><Actions{context}>{}</Actions></{close}>",
+                    if decl { "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\r\n" } else { "" },
+                    triggers.concat(),
+                    principals.concat(),
+                    actions.concat(),
+                )
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Whole documents, as written and entity-escaped as `_raw` carries them.
+        #[test]
+        fn same_task_as_quick_xml(document in document()) {
+            prop_assert_eq!(parse(&document), oracle(&document), "{}", document);
+            let escaped = quick_xml::escape::escape(&document).into_owned();
+            prop_assert_eq!(parse(&escaped), oracle(&escaped), "{}", escaped);
+        }
+
+        /// Cut anywhere, as a truncated event is: the same partial task.
+        #[test]
+        fn same_task_as_quick_xml_when_cut(document in document(), cut in 0.0..1.0f64) {
+            let mut at = (document.len() as f64 * cut) as usize;
+            while !document.is_char_boundary(at) {
+                at -= 1;
+            }
+            let cut = &document[..at];
+            prop_assert_eq!(parse(cut), oracle(cut), "{}", cut);
+        }
     }
 }

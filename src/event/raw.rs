@@ -180,7 +180,7 @@ pub fn element_text_with<'r>(raw: &'r str, open: &memmem::Finder<'_>) -> Option<
 
 /// One decoding level only: the Data value of `TaskContent` stays task XML text.
 fn decode(s: &str) -> String {
-    quick_xml::escape::unescape(s).map(|c| c.into_owned()).unwrap_or_else(|_| s.to_string())
+    crate::xmltext::unescape(s).into_owned()
 }
 
 fn classic_kv(raw: &str, key: &str) -> Option<String> {

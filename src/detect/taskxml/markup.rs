@@ -1,0 +1,251 @@
+//! The markup of one XML document, item by item, for the task-XML reader: a tokenizer over a
+//! `&str`, no validation beyond what reading needs, no allocation. It is here rather than a
+//! general XML parser because it runs on every task event (a quarter of the command's time
+//! went to a general reader re-checking UTF-8 that a `&str` already guarantees).
+//!
+//! It reads what XML 1.0 (§2.4-2.8, §3.1) says a document is made of, the way quick-xml reads
+//! it (a differential test in `taskxml` holds the two to the same task on any document): a start
+//! tag ends at the first `>` outside a quoted attribute value; comments, processing
+//! instructions and a DOCTYPE are skipped; a document cut short ends at the last complete item.
+//! Every step finds its delimiter with `memchr`, so a document is read in one pass.
+
+use memchr::{memchr, memmem};
+
+/// One item of markup, as written: text keeps its references, names their prefix removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item<'a> {
+    /// A start tag (`empty` for `<name/>`): the name without its namespace prefix.
+    Open { name: &'a str, attributes: Attributes<'a>, empty: bool },
+    /// An end tag. Which one is not checked: truncated and hand-edited documents close
+    /// elements loosely, and the reader tracks nesting itself.
+    Close,
+    /// Character data between two tags, references not yet resolved.
+    Text(&'a str),
+    /// The content of a CDATA section.
+    CData(&'a str),
+}
+
+/// The items of `document`, in order; the first item starts at its first byte.
+pub struct Markup<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Markup<'a> {
+    pub fn new(document: &'a str) -> Self {
+        Markup { rest: document }
+    }
+
+    /// Stops the iteration: the document is cut short (or malformed) here.
+    fn end(&mut self) -> Option<Item<'a>> {
+        self.rest = "";
+        None
+    }
+}
+
+impl<'a> Iterator for Markup<'a> {
+    type Item = Item<'a>;
+
+    fn next(&mut self) -> Option<Item<'a>> {
+        loop {
+            let rest = self.rest;
+            if rest.is_empty() {
+                return None;
+            }
+            let Some(after) = rest.strip_prefix('<') else {
+                let end = find_byte(b'<', rest.as_bytes()).unwrap_or(rest.len());
+                self.rest = &rest[end..];
+                return Some(Item::Text(&rest[..end]));
+            };
+            let bytes = after.as_bytes();
+            match bytes.first() {
+                None => return self.end(),
+                Some(b'/') => {
+                    let Some(end) = find_byte(b'>', bytes) else { return self.end() };
+                    self.rest = &after[end + 1..];
+                    return Some(Item::Close);
+                }
+                Some(b'?') => {
+                    let Some(end) = memmem::find(&bytes[1..], b"?>") else { return self.end() };
+                    self.rest = &after[1 + end + 2..];
+                }
+                Some(b'!') => {
+                    if let Some(body) = after.strip_prefix("!--") {
+                        let Some(end) = memmem::find(body.as_bytes(), b"-->") else { return self.end() };
+                        self.rest = &body[end + 3..];
+                    } else if let Some(body) = after.strip_prefix("![CDATA[") {
+                        let Some(end) = memmem::find(body.as_bytes(), b"]]>") else { return self.end() };
+                        self.rest = &body[end + 3..];
+                        return Some(Item::CData(&body[..end]));
+                    } else if bytes.len() >= 8 && bytes[1..8].eq_ignore_ascii_case(b"DOCTYPE") {
+                        let Some(end) = doctype_end(bytes) else { return self.end() };
+                        self.rest = &after[end + 1..];
+                    } else {
+                        return self.end();
+                    }
+                }
+                Some(_) => {
+                    let Some(end) = start_tag_end(bytes) else { return self.end() };
+                    self.rest = &after[end + 1..];
+                    let (content, empty) = match after[..end].strip_suffix('/') {
+                        Some(content) => (content, true),
+                        None => (&after[..end], false),
+                    };
+                    // The name ends at the first white space; its prefix, if any, at its first `:`.
+                    let name_end = content.bytes().position(is_space).unwrap_or(content.len());
+                    let local_start =
+                        content.as_bytes()[..name_end].iter().position(|&b| b == b':').map_or(0, |i| i + 1);
+                    return Some(Item::Open {
+                        name: &content[local_start..name_end],
+                        attributes: Attributes(&content[name_end..]),
+                        empty,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// XML's white space (§2.3 `S`).
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The first `needle` in `hay`. Task XML has markup every few bytes, where a plain loop finds it
+/// before `memchr` has set up; a long run of text goes to `memchr`.
+#[inline]
+fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
+    const SHORT: usize = 32;
+    let (head, tail) = hay.split_at(hay.len().min(SHORT));
+    match head.iter().position(|&b| b == needle) {
+        Some(i) => Some(i),
+        None => memchr(needle, tail).map(|i| i + head.len()),
+    }
+}
+
+/// Where the start tag that `tag` begins (just after its `<`) ends: the first `>` outside a
+/// quoted attribute value. One pass, byte by byte: tags are short.
+fn start_tag_end(tag: &[u8]) -> Option<usize> {
+    let mut quote = None;
+    for (i, &b) in tag.iter().enumerate() {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'>') => return Some(i),
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, _) => {}
+        }
+    }
+    None
+}
+
+/// Where a DOCTYPE declaration (from just after its `<`) ends: its `>`, counting the `<` and
+/// `>` of an internal subset's declarations.
+fn doctype_end(decl: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut at = 0;
+    loop {
+        let found = at + memchr::memchr2(b'<', b'>', &decl[at..])?;
+        match decl[found] {
+            b'<' => depth += 1,
+            _ if depth == 0 => return Some(found),
+            _ => depth -= 1,
+        }
+        at = found + 1;
+    }
+}
+
+/// The attributes of a start tag, as written (after its name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attributes<'a>(&'a str);
+
+impl<'a> Attributes<'a> {
+    /// Each attribute's (name, value as written), in order, until the first that is not
+    /// `name = "value"` or `name = 'value'`.
+    fn iter(self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let mut rest = self.0;
+        std::iter::from_fn(move || {
+            let attribute = rest.trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8));
+            let name_end = attribute.bytes().position(|b| b == b'=' || is_space(b))?;
+            let value = attribute[name_end..].trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8));
+            let value = value.strip_prefix('=')?.trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8));
+            let quote = value.chars().next().filter(|&q| q == '"' || q == '\'')?;
+            let end = value[1..].find(quote)? + 1;
+            rest = &value[end + 1..];
+            Some((&attribute[..name_end], &value[1..end]))
+        })
+    }
+
+    /// The first attribute with this local name, its value decoded (`None` also when the value
+    /// is not well-formed).
+    pub fn get(self, local_name: &str) -> Option<String> {
+        let (_, raw) = self.iter().find(|(name, _)| name.split_once(':').map_or(*name, |(_, l)| l) == local_name)?;
+        crate::xmltext::attribute_value(raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(document: &str) -> Vec<Item<'_>> {
+        Markup::new(document).collect()
+    }
+
+    fn open<'a>(name: &'a str, attributes: &'a str, empty: bool) -> Item<'a> {
+        Item::Open { name, attributes: Attributes(attributes), empty }
+    }
+
+    #[test]
+    fn table_of_documents() {
+        let cases: &[(&str, &[Item<'_>])] = &[
+            ("<a>x</a>", &[open("a", "", false), Item::Text("x"), Item::Close]),
+            ("<t:a x='1'/>", &[open("a", " x='1'", true)]),
+            ("<a b=\"x>y/\" c='\"'>", &[open("a", " b=\"x>y/\" c='\"'", false)]),
+            ("<?xml version=\"1.0\"?><!-- <b> --><a/>", &[open("a", "", true)]),
+            ("<!DOCTYPE a [<!ENTITY e \"v\">]><a/>", &[open("a", "", true)]),
+            ("<a><![CDATA[<b>&amp;]]></a >", &[open("a", "", false), Item::CData("<b>&amp;"), Item::Close]),
+            ("text &amp; <", &[Item::Text("text &amp; ")]),
+            ("<a><b c=\"unclosed>", &[open("a", "", false)]),
+            ("<a></b", &[open("a", "", false)]),
+            ("<a><!-- cut", &[open("a", "", false)]),
+            ("<a><![CDATA[cut", &[open("a", "", false)]),
+            ("<a><?pi cut", &[open("a", "", false)]),
+            ("<a><!bogus>", &[open("a", "", false)]),
+        ];
+        for (document, want) in cases {
+            assert_eq!(items(document), *want, "{document:?}");
+        }
+    }
+
+    #[test]
+    fn table_of_attributes() {
+        let cases = [
+            (" id=\"Author\"", "id", Some("Author")),
+            (" x='1' id = 'a&amp;b'", "id", Some("a&b")),
+            (" t:id=\"prefixed\"", "id", Some("prefixed")),
+            (" id=\"first\" id=\"second\"", "id", Some("first")),
+            (" other=\"1\"", "id", None),
+            (" broken id=\"x\"", "id", None),
+            (" id=unquoted", "id", None),
+            (" id=\"a & b\"", "id", None),
+        ];
+        for (attributes, name, want) in cases {
+            assert_eq!(Attributes(attributes).get(name).as_deref(), want, "{attributes:?}");
+        }
+    }
+
+    /// Hostile shapes are read in one pass: deep quotes, many `<`, an endless DOCTYPE.
+    #[test]
+    fn hostile_documents_are_linear() {
+        for document in [
+            format!("<a{}", " b='x'".repeat(1 << 16)),
+            "<".repeat(1 << 18),
+            format!("<!DOCTYPE{}", "<".repeat(1 << 18)),
+            "<a>".repeat(1 << 16),
+        ] {
+            let start = std::time::Instant::now();
+            let _ = items(&document).len();
+            assert!(start.elapsed() < std::time::Duration::from_secs(2), "{}", &document[..20]);
+        }
+    }
+}
