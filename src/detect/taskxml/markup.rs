@@ -9,7 +9,7 @@
 //! instructions and a DOCTYPE are skipped; a document cut short ends at the last complete item.
 //! Every step finds its delimiter with `memchr`, so a document is read in one pass.
 
-use memchr::{memchr, memmem};
+use memchr::memmem;
 
 /// One item of markup, as written: text keeps its references, names their prefix removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +91,7 @@ impl<'a> Iterator for Markup<'a> {
                         None => (&after[..end], false),
                     };
                     // The name ends at the first white space; its prefix, if any, at its first `:`.
-                    let name_end = content.bytes().position(is_space).unwrap_or(content.len());
+                    let name_end = find_any([b' ', b'\t', b'\r', b'\n'], content.as_bytes()).unwrap_or(content.len());
                     let local_start =
                         content.as_bytes()[..name_end].iter().position(|&b| b == b':').map_or(0, |i| i + 1);
                     return Some(Item::Open {
@@ -110,32 +110,46 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-/// The first `needle` in `hay`. Task XML has markup every few bytes, where a plain loop finds it
-/// before `memchr` has set up; a long run of text goes to `memchr`.
+/// The first byte of `hay` that is one of `needles`, eight bytes at a time (SWAR: a word with
+/// a byte equal to the needle has that byte zero after XOR; the lowest flagged byte is exact).
+/// Task XML has markup every few bytes, where this finds it before `memchr` has set up.
+#[inline]
+fn find_any<const N: usize>(needles: [u8; N], hay: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut words = hay.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let mut flagged = 0;
+        for needle in needles {
+            let x = word ^ (ONES * u64::from(needle));
+            flagged |= x.wrapping_sub(ONES) & !x & HIGHS;
+        }
+        if flagged != 0 {
+            return Some(at + (flagged.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|b| needles.contains(b)).map(|i| at + i)
+}
+
 #[inline]
 fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
-    const SHORT: usize = 32;
-    let (head, tail) = hay.split_at(hay.len().min(SHORT));
-    match head.iter().position(|&b| b == needle) {
-        Some(i) => Some(i),
-        None => memchr(needle, tail).map(|i| i + head.len()),
-    }
+    find_any([needle], hay)
 }
 
 /// Where the start tag that `tag` begins (just after its `<`) ends: the first `>` outside a
-/// quoted attribute value. One pass, byte by byte: tags are short.
+/// quoted attribute value.
 fn start_tag_end(tag: &[u8]) -> Option<usize> {
-    let mut quote = None;
-    for (i, &b) in tag.iter().enumerate() {
-        match (quote, b) {
-            (Some(q), _) if b == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'>') => return Some(i),
-            (None, b'"' | b'\'') => quote = Some(b),
-            (None, _) => {}
+    let mut at = 0;
+    loop {
+        let found = at + find_any([b'>', b'"', b'\''], &tag[at..])?;
+        if tag[found] == b'>' {
+            return Some(found);
         }
+        at = found + 1 + find_byte(tag[found], &tag[found + 1..])? + 1;
     }
-    None
 }
 
 /// Where a DOCTYPE declaration (from just after its `<`) ends: its `>`, counting the `<` and
@@ -231,6 +245,24 @@ mod tests {
         ];
         for (attributes, name, want) in cases {
             assert_eq!(Attributes(attributes).get(name).as_deref(), want, "{attributes:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time search finds what a byte loop finds, for any bytes (high bytes,
+        /// needles next to each other, every alignment).
+        #[test]
+        fn find_any_is_a_byte_loop(hay in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80), needles in proptest::prelude::any::<[u8; 3]>()) {
+            let want = hay.iter().position(|b| needles.contains(b));
+            proptest::prop_assert_eq!(find_any(needles, &hay), want);
+            proptest::prop_assert_eq!(find_byte(needles[0], &hay), hay.iter().position(|&b| b == needles[0]));
+        }
+
+        /// The same where matches are dense: bytes next to the needles' values and the high bit.
+        #[test]
+        fn find_any_is_a_byte_loop_on_dense_matches(hay in proptest::collection::vec(proptest::sample::select(vec![b'<', b'=', b'>', b'?', b'"', b'\'', 0x00, 0x7f, 0x80, 0xbe, 0xff]), 0..40)) {
+            let needles = [b'>', b'"', b'\''];
+            proptest::prop_assert_eq!(find_any(needles, &hay), hay.iter().position(|b| needles.contains(b)));
         }
     }
 
