@@ -10,10 +10,13 @@
 //! - [`output`]: the output contract (the columns the command adds), rendered for every format.
 //! - [`evtxfile`], [`modinput`]: EVTX files read record by record, and the modular input that
 //!   streams them to Splunk exactly once.
+//! - `bytes` and `xmltext`: byte searches for short spans, and XML text (references, line
+//!   ends), each written once for every module that needs it.
 
 #![forbid(unsafe_code)]
 
 pub mod allowlist;
+mod bytes;
 pub mod command;
 pub mod detect;
 pub mod engine;

@@ -11,17 +11,8 @@ pub use sink::{RecordSink, Spliced};
 
 /// Appends a CSV field, quoted only when it must be.
 pub fn write_field(out: &mut Vec<u8>, value: &[u8]) {
-    if !needs_quotes(value) {
-        if value.len() < 32 {
-            // Most values are a few bytes: byte stores beat a call to a libc memcpy (musl's
-            // starts every copy with `rep movs`).
-            out.reserve(value.len());
-            for &b in value {
-                out.push(b);
-            }
-        } else {
-            out.extend_from_slice(value);
-        }
+    if crate::bytes::find_any([b',', b'"', b'\n', b'\r'], value).is_none() {
+        out.extend_from_slice(value);
         return;
     }
     out.reserve(value.len() + 2);
@@ -34,14 +25,6 @@ pub fn write_field(out: &mut Vec<u8>, value: &[u8]) {
     }
     out.extend_from_slice(rest);
     out.push(b'"');
-}
-
-fn needs_quotes(value: &[u8]) -> bool {
-    // Most of the command's values are a few bytes: a plain loop beats setting up a SIMD search.
-    if value.len() < 32 {
-        return value.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
-    }
-    memchr::memchr3(b',', b'"', b'\n', value).is_some() || memchr::memchr(b'\r', value).is_some()
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use memchr::{memchr, memchr2};
+use crate::bytes::{find_any, find_byte};
 
 use crate::error::CsvError;
 
@@ -31,7 +31,7 @@ impl FieldSpan {
     /// The field's value when it is a plain slice of the body (no `""` to unescape).
     pub fn borrowed<'a>(&self, body: &'a [u8]) -> Option<&'a [u8]> {
         let inner = self.inner(body);
-        (!self.quoted || memchr(b'"', inner).is_none()).then_some(inner)
+        (!self.quoted || find_byte(b'"', inner).is_none()).then_some(inner)
     }
 
     /// Appends the field's value to `out` as text, bytes that are not UTF-8 replaced (U+FFFD).
@@ -55,7 +55,7 @@ impl FieldSpan {
         let mut rest = Some(self.inner(body));
         std::iter::from_fn(move || {
             let r = rest?;
-            match memchr(b'"', r).filter(|_| quoted) {
+            match find_byte(b'"', r).filter(|_| quoted) {
                 // Inside a well-formed quoted field every quote is doubled: keep one, skip one.
                 Some(i) => {
                     rest = Some(r.get(i + 2..).unwrap_or(&[]));
@@ -129,7 +129,7 @@ impl<'a> Scanner<'a> {
                 let field_start = pos;
                 let mut i = pos + 1;
                 loop {
-                    match memchr(b'"', &body[i..]) {
+                    match find_byte(b'"', &body[i..]) {
                         None => {
                             return Err(CsvError::UnterminatedQuote { record: self.record, offset: field_start });
                         }
@@ -158,7 +158,7 @@ impl<'a> Scanner<'a> {
                 }
             } else {
                 let field_start = pos;
-                match memchr2(b',', b'\n', &body[pos..]) {
+                match find_any([b',', b'\n'], &body[pos..]) {
                     None => {
                         fields.push(FieldSpan { start: field_start, end: body.len(), quoted: false });
                         return Ok(Some(self.finish(start, body.len(), body.len())));

@@ -7,9 +7,12 @@
 //! it (a differential test in `taskxml` holds the two to the same task on any document): a start
 //! tag ends at the first `>` outside a quoted attribute value; comments, processing
 //! instructions and a DOCTYPE are skipped; a document cut short ends at the last complete item.
-//! Every step finds its delimiter with `memchr`, so a document is read in one pass.
+//! Every step finds its delimiter with [`crate::bytes`] (markup comes every few bytes, where a
+//! word-at-a-time search beats `memchr`'s set-up), so a document is read in one pass.
 
 use memchr::memmem;
+
+use crate::bytes::{find_any, find_byte};
 
 /// One item of markup, as written: text keeps its references, names their prefix removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,35 +111,6 @@ impl<'a> Iterator for Markup<'a> {
 /// XML's white space (§2.3 `S`).
 fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-/// The first byte of `hay` that is one of `needles`, eight bytes at a time (SWAR: a word with
-/// a byte equal to the needle has that byte zero after XOR; the lowest flagged byte is exact).
-/// Task XML has markup every few bytes, where this finds it before `memchr` has set up.
-#[inline]
-fn find_any<const N: usize>(needles: [u8; N], hay: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut words = hay.chunks_exact(8);
-    let mut at = 0;
-    for w in &mut words {
-        let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let mut flagged = 0;
-        for needle in needles {
-            let x = word ^ (ONES * u64::from(needle));
-            flagged |= x.wrapping_sub(ONES) & !x & HIGHS;
-        }
-        if flagged != 0 {
-            return Some(at + (flagged.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    words.remainder().iter().position(|b| needles.contains(b)).map(|i| at + i)
-}
-
-#[inline]
-fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
-    find_any([needle], hay)
 }
 
 /// Where the start tag that `tag` begins (just after its `<`) ends: the first `>` outside a
@@ -245,24 +219,6 @@ mod tests {
         ];
         for (attributes, name, want) in cases {
             assert_eq!(Attributes(attributes).get(name).as_deref(), want, "{attributes:?}");
-        }
-    }
-
-    proptest::proptest! {
-        /// The word-at-a-time search finds what a byte loop finds, for any bytes (high bytes,
-        /// needles next to each other, every alignment).
-        #[test]
-        fn find_any_is_a_byte_loop(hay in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80), needles in proptest::prelude::any::<[u8; 3]>()) {
-            let want = hay.iter().position(|b| needles.contains(b));
-            proptest::prop_assert_eq!(find_any(needles, &hay), want);
-            proptest::prop_assert_eq!(find_byte(needles[0], &hay), hay.iter().position(|&b| b == needles[0]));
-        }
-
-        /// The same where matches are dense: bytes next to the needles' values and the high bit.
-        #[test]
-        fn find_any_is_a_byte_loop_on_dense_matches(hay in proptest::collection::vec(proptest::sample::select(vec![b'<', b'=', b'>', b'?', b'"', b'\'', 0x00, 0x7f, 0x80, 0xbe, 0xff]), 0..40)) {
-            let needles = [b'>', b'"', b'\''];
-            proptest::prop_assert_eq!(find_any(needles, &hay), hay.iter().position(|b| needles.contains(b)));
         }
     }
 

@@ -1,0 +1,85 @@
+//! Byte searches for the short distances this crate's text has: a CSV field of a few bytes, a
+//! tag every few bytes of task XML. `memchr` is the fastest search over long spans, but its
+//! set-up costs more than a short span takes; these look at the first bytes eight at a time
+//! (SWAR: a byte equal to the needle becomes zero after XOR, and the lowest flagged byte of a
+//! word is exact; bytes above it may be flagged falsely and are never used), then hand the rest
+//! to `memchr`.
+
+/// Bytes looked at word by word before `memchr` takes over.
+const SHORT: usize = 32;
+
+/// The first byte of `hay` that is one of `needles`. Past the first bytes, one to three
+/// needles go to `memchr`; more stay word by word to the end.
+#[inline]
+pub fn find_any<const N: usize>(needles: [u8; N], hay: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let head = if N > 3 { hay } else { &hay[..hay.len().min(SHORT)] };
+    let mut words = head.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let mut flagged = 0;
+        for needle in needles {
+            let x = word ^ (ONES * u64::from(needle));
+            flagged |= x.wrapping_sub(ONES) & !x & HIGHS;
+        }
+        if flagged != 0 {
+            return Some(at + (flagged.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    if let Some(i) = words.remainder().iter().position(|b| needles.contains(b)) {
+        return Some(at + i);
+    }
+    let tail = &hay[head.len()..];
+    let found = match needles.as_slice() {
+        [a] => memchr::memchr(*a, tail),
+        [a, b] => memchr::memchr2(*a, *b, tail),
+        [a, b, c] => memchr::memchr3(*a, *b, *c, tail),
+        _ => None,
+    };
+    found.map(|i| i + head.len())
+}
+
+/// The first `needle` in `hay`.
+#[inline]
+pub fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
+    find_any([needle], hay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The same answer as a byte loop, for any bytes (high bytes, needles side by side,
+        /// every alignment, past the word-by-word head).
+        #[test]
+        fn find_any_is_a_byte_loop(hay in proptest::collection::vec(any::<u8>(), 0..120), needles in any::<[u8; 3]>()) {
+            prop_assert_eq!(find_any(needles, &hay), hay.iter().position(|b| needles.contains(b)));
+            prop_assert_eq!(find_any([needles[0], needles[1]], &hay), hay.iter().position(|b| needles[..2].contains(b)));
+            prop_assert_eq!(find_byte(needles[0], &hay), hay.iter().position(|&b| b == needles[0]));
+            let four = [needles[0], needles[1], needles[2], b','];
+            prop_assert_eq!(find_any(four, &hay), hay.iter().position(|b| four.contains(b)));
+        }
+
+        /// The same where matches are dense: bytes next to the needles' values and the high bit.
+        #[test]
+        fn find_any_is_a_byte_loop_on_dense_matches(
+            hay in proptest::collection::vec(proptest::sample::select(vec![b'<', b'=', b'>', b'?', b'"', b'\'', 0x00, 0x7f, 0x80, 0xbe, 0xff]), 0..80)
+        ) {
+            let needles = [b'>', b'"', b'\''];
+            prop_assert_eq!(find_any(needles, &hay), hay.iter().position(|b| needles.contains(b)));
+        }
+    }
+
+    #[test]
+    fn far_matches_are_found_past_the_head() {
+        let mut hay = vec![b'a'; 1000];
+        hay[999] = b',';
+        assert_eq!(find_any([b',', b'\n'], &hay), Some(999));
+        assert_eq!(find_any([b'\n'], &hay), None);
+    }
+}
