@@ -150,16 +150,27 @@ impl<'a> Attributes<'a> {
     /// Each attribute's (name, value as written), in order, until the first that is not
     /// `name = "value"` or `name = 'value'`.
     fn iter(self) -> impl Iterator<Item = (&'a str, &'a str)> {
-        let mut rest = self.0;
+        let text = self.0;
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        let skip_space = move |mut i: usize| {
+            while bytes.get(i).copied().is_some_and(is_space) {
+                i += 1;
+            }
+            i
+        };
         std::iter::from_fn(move || {
-            let attribute = rest.trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8));
-            let name_end = attribute.bytes().position(|b| b == b'=' || is_space(b))?;
-            let value = attribute[name_end..].trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8));
-            let value = value.strip_prefix('=')?.trim_start_matches(|c: char| c.is_ascii() && is_space(c as u8));
-            let quote = value.chars().next().filter(|&q| q == '"' || q == '\'')?;
-            let end = value[1..].find(quote)? + 1;
-            rest = &value[end + 1..];
-            Some((&attribute[..name_end], &value[1..end]))
+            let name_start = skip_space(at);
+            let name_end = name_start + find_any([b'=', b' ', b'\t', b'\r', b'\n'], &bytes[name_start..])?;
+            let equals = skip_space(name_end);
+            if bytes.get(equals) != Some(&b'=') {
+                return None;
+            }
+            let open = skip_space(equals + 1);
+            let quote = *bytes.get(open).filter(|&&q| q == b'"' || q == b'\'')?;
+            let close = open + 1 + find_byte(quote, &bytes[open + 1..])?;
+            at = close + 1;
+            Some((&text[name_start..name_end], &text[open + 1..close]))
         })
     }
 
