@@ -33,6 +33,18 @@ if [ "$native" = x86_64 ]; then
   win_app="$PWD/target/windows-install/Program Files/Splunk/etc/apps/systemtask"
   rm -rf "$win_app" && mkdir -p "${win_app%/*}" && cp -R dist/systemtask "$win_app"
   wine_run="$PWD/tools/wine/run"
+  # One wineserver for every Windows test, up until they end: without it each burst of test
+  # processes starts a server that exits 3 s after its last client, and a process started as
+  # it exits can fail to start (a run of the modular-input tests once got no output that way).
+  export WINEPREFIX="$PWD/target/wine-prefix"
+  [ -e "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" ] || tools/wine/prefix.sh
+  wineserver=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
+  # Any server left from making the prefix (or an earlier run) goes first; the persistent one
+  # is detached from this script's output.
+  "$wineserver" -k >/dev/null 2>&1 || true
+  "$wineserver" -w >/dev/null 2>&1 || true
+  "$wineserver" -p >/dev/null 2>&1 </dev/null || true
+  trap '"$wineserver" -k >/dev/null 2>&1 || true' EXIT
   # Lints of the Windows-only code paths (cfg(windows)), which the host's clippy never sees.
   cargo clippy --locked --all-targets --target x86_64-pc-windows-gnu -- -D warnings
   echo "test.sh: the library's unit tests built for Windows, under Wine" >&2

@@ -165,8 +165,9 @@ fn a_grown_file_sends_only_its_new_records() {
     let file = dir.join("Security.evtx");
     // The header and the first three 64 KB chunks: the file as it was earlier.
     std::fs::write(&file, &full[..4096 + 3 * 65536]).unwrap();
-    let early = events(&run(&[], &input_xml(&dir, &ck, "")).stdout);
-    assert!(!early.is_empty());
+    let first = run(&[], &input_xml(&dir, &ck, ""));
+    let early = events(&first.stdout);
+    assert!(!early.is_empty(), "exit {}, stderr: {}", first.code, first.stderr);
     std::fs::write(&file, &full).unwrap();
     let later = events(&run(&[], &input_xml(&dir, &ck, "")).stdout);
     let all = events(&run(&[], &input_xml(&dir, &temp("grown-all"), "")).stdout);
