@@ -12,9 +12,10 @@ use std::borrow::Cow;
 use memchr::{memchr, memchr2};
 use quick_xml::events::{BytesRef, BytesStart};
 
-/// What the reference `&name;` stands for (`name` without `&` and `;`): a character reference
-/// (`#233`, `#xE9`) or one of the five predefined entities. `None` for anything else: the
-/// documents read declare no entities, and `&#0;` or a surrogate is no character.
+/// Appends what the reference `&name;` stands for (`name` without `&` and `;`): a character
+/// reference (`#233`, `#xE9`) or one of the five predefined entities. `false`, and nothing
+/// appended, for anything else: the documents read declare no entities, and `&#0;` or a
+/// surrogate is no character.
 fn resolve(name: &str, out: &mut String) -> bool {
     if let Some(number) = name.strip_prefix('#') {
         let code = match number.strip_prefix('x') {

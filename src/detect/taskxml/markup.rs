@@ -94,7 +94,7 @@ impl<'a> Iterator for Markup<'a> {
                         None => (&after[..end], false),
                     };
                     // The name ends at the first white space; its prefix, if any, at its first `:`.
-                    let name_end = find_any([b' ', b'\t', b'\r', b'\n'], content.as_bytes()).unwrap_or(content.len());
+                    let name_end = find_any(SPACE, content.as_bytes()).unwrap_or(content.len());
                     let local_start =
                         content.as_bytes()[..name_end].iter().position(|&b| b == b':').map_or(0, |i| i + 1);
                     return Some(Item::Open {
@@ -109,8 +109,10 @@ impl<'a> Iterator for Markup<'a> {
 }
 
 /// XML's white space (§2.3 `S`).
+const SPACE: [u8; 4] = [b' ', b'\t', b'\r', b'\n'];
+
 fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    SPACE.contains(&b)
 }
 
 /// Where the start tag that `tag` begins (just after its `<`) ends: the first `>` outside a
@@ -161,7 +163,8 @@ impl<'a> Attributes<'a> {
         };
         std::iter::from_fn(move || {
             let name_start = skip_space(at);
-            let name_end = name_start + find_any([b'=', b' ', b'\t', b'\r', b'\n'], &bytes[name_start..])?;
+            let [space, tab, cr, lf] = SPACE;
+            let name_end = name_start + find_any([b'=', space, tab, cr, lf], &bytes[name_start..])?;
             let equals = skip_space(name_end);
             if bytes.get(equals) != Some(&b'=') {
                 return None;
