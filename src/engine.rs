@@ -9,6 +9,8 @@
 
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use crate::allowlist::Allowlist;
 use crate::detect::{self, Finding, TaskInfo, Verdict};
@@ -215,12 +217,13 @@ impl Engine {
 
     /// Processes one CSV body (header row first) into `out`.
     ///
-    /// A large body's records are split into consecutive parts analysed on [`Engine::threads`]
-    /// threads, each into its own sink, and the parts are appended in order: the output is the
-    /// same byte for byte, since every event is analysed alone. Parts are cut after a `\n` that
-    /// an even number of quotes precedes (outside any quoted field, as Splunk quotes every field
-    /// holding one). A part whose scan does not end cleanly at its cut, or any error, and the
-    /// body is processed again on one thread, so that errors name the record and offset exactly.
+    /// A large body's records are split into consecutive parts ([`PARTS_PER_THREAD`] per
+    /// thread) that [`Engine::threads`] threads take in turn, each into its own sink, and the
+    /// parts are appended in order: the output is the same byte for byte, since every event is
+    /// analysed alone. Parts are cut after a `\n` that an even number of quotes precedes (outside
+    /// any quoted field, as Splunk quotes every field holding one). A part whose scan does not
+    /// end cleanly at its cut, or any error, and the body is processed again on one thread, so
+    /// that errors name the record and offset exactly.
     pub fn process<S: RecordSink + Default + Send>(
         &self,
         body: &[u8],
@@ -243,61 +246,79 @@ impl Engine {
         out.own().push(b'\n');
 
         let first = records.position();
-        let parts = if body.len() >= self.parallel_min_body { self.threads } else { 1 };
-        if parts > 1 {
-            let cuts = cut_points(body, first, parts);
-            if cuts.len() > 2
-                && let Some(stats) = self.process_parts(&records, &cuts, &keep, out, scratch)
-            {
-                return Ok(stats);
-            }
+        if body.len() >= self.parallel_min_body
+            && self.threads > 1
+            && let Some(stats) = self.process_parts(&records, first, &keep, out, scratch)
+        {
+            return Ok(stats);
         }
         let mut stats = ChunkStats { parts: 1, ..ChunkStats::default() };
         self.process_records(&mut records, &keep, out, scratch, &mut stats)?;
         Ok(stats)
     }
 
-    /// The parts between consecutive `cuts`, on one thread each: the first on this one, straight
-    /// into `out`, the others into sinks of their own that are then appended. `None` when a
-    /// part failed: `out` is as it was, and the caller starts over on one thread.
+    /// `body[first..]` cut into [`PARTS_PER_THREAD`] parts per thread, which the threads take in
+    /// turn, each into a sink of its own; once all are done, the sinks are appended in order.
+    /// `None` when a part failed: `out` is as it was, and the caller starts over on one thread.
+    ///
+    /// More parts than threads, because parts of equal bytes are not equal work (task events
+    /// cost several times what a logon does): with one part per thread, one thread sat idle for
+    /// up to a quarter of a chunk. The cuts are found on this thread while the others already
+    /// work on the first parts, and this thread then joins them.
     fn process_parts<S: RecordSink + Default + Send>(
         &self,
         records: &Records<'_>,
-        cuts: &[usize],
+        first: usize,
         keep: &[bool],
         out: &mut S,
         scratch: &mut Scratch,
     ) -> Option<ChunkStats> {
-        let mark = out.mark();
-        scratch.workers.resize_with(cuts.len() - 2, Scratch::default);
+        let body = records.body;
+        let board = CutBoard::new(first);
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        // Part after part, until none is left or one failed: each part's start, sink and counts.
+        let work = |scratch: &mut Scratch| {
+            let mut done = Vec::new();
+            while !failed.load(Ordering::Relaxed) {
+                let Some((start, end)) = board.part(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                let mut sink = S::default();
+                sink.reserve_for(end - start);
+                let result = self.process_part(&mut records.part(start, end), &mut sink, keep, scratch);
+                failed.fetch_or(result.is_none(), Ordering::Relaxed);
+                done.push(result.map(|stats| (start, sink, stats)));
+            }
+            done
+        };
+        scratch.workers.resize_with(self.threads - 1, Scratch::default);
         let mut workers = std::mem::take(&mut scratch.workers);
-        let (first, others) = std::thread::scope(|scope| {
-            let handles: Vec<_> = workers
-                .iter_mut()
-                .zip(cuts[1..].windows(2))
-                .map(|(worker, w)| {
-                    let mut part = records.part(w[0], w[1]);
-                    scope.spawn(move || {
-                        let mut sink = S::default();
-                        sink.reserve_for(w[1] - w[0]);
-                        let stats = self.process_part(&mut part, &mut sink, keep, worker)?;
-                        Some((sink, stats))
-                    })
-                })
-                .collect();
-            let first = self.process_part(&mut records.part(cuts[0], cuts[1]), out, keep, scratch);
-            // A worker that panicked outside the per-event guard fails its part like an error.
-            let others: Option<Vec<(S, ChunkStats)>> = handles.into_iter().map(|h| h.join().ok().flatten()).collect();
-            (first, others)
+        let parts = std::thread::scope(|scope| {
+            let handles: Vec<_> = workers.iter_mut().map(|worker| scope.spawn(|| work(worker))).collect();
+            let mut cuts = Cuts::new(body, first);
+            let step = (body.len() - first) / (self.threads * PARTS_PER_THREAD);
+            for k in 1..self.threads * PARTS_PER_THREAD {
+                match cuts.next_after(first + k * step) {
+                    Some(cut) => board.publish(cut),
+                    None => break,
+                }
+            }
+            board.finish(body.len());
+            let mut parts = work(scratch);
+            for handle in handles {
+                // A worker that panicked outside the per-event guard fails like an error.
+                parts.extend(handle.join().unwrap_or_else(|_| vec![None]));
+            }
+            parts
         });
         scratch.workers = workers;
-        let (Some(mut stats), Some(others)) = (first, others) else {
-            out.rewind(mark);
-            return None;
-        };
-        for (sink, part_stats) in &others {
-            out.append(sink);
-            stats += *part_stats;
+        // Every part done, or none is used.
+        let mut parts: Vec<_> = parts.into_iter().collect::<Option<_>>()?;
+        parts.sort_by_key(|&(start, ..)| start);
+        let mut stats = ChunkStats::default();
+        for (_, sink, part_stats) in parts {
+            // One sink at a time, dropped once appended.
+            out.append(&sink);
+            stats += part_stats;
         }
         Some(stats)
     }
@@ -369,37 +390,84 @@ impl Engine {
 /// Most threads one chunk is analysed on: past this, the pipe, not the analysis, is the limit.
 const MAX_THREADS: usize = 4;
 
-/// Where to cut `body[first..]` into up to `parts` parts of about equal size: `first`, then
-/// each cut just after a `\n` preceded by an even number of quotes (counted from `first`, a
-/// record start), then the body's end.
-fn cut_points(body: &[u8], first: usize, parts: usize) -> Vec<usize> {
-    let mut cuts = vec![first];
-    // Quotes in body[first..at].
-    let mut quotes = 0usize;
-    let mut at = first;
-    let step = (body.len() - first) / parts;
-    for k in 1..parts {
-        let target = first + k * step;
-        if target > at {
-            quotes += count_quotes(&body[at..target]);
-            at = target;
+/// Parts per thread a large chunk is cut into (see [`Engine::process`]).
+pub const PARTS_PER_THREAD: usize = 8;
+
+/// Finds cuts in `body` after `first` (a record start), in order: each just after a `\n`
+/// preceded by an even number of quotes.
+struct Cuts<'b> {
+    body: &'b [u8],
+    /// Where the search stands, and the quotes in `body[first..at]`.
+    at: usize,
+    quotes: usize,
+}
+
+impl<'b> Cuts<'b> {
+    fn new(body: &'b [u8], first: usize) -> Self {
+        Cuts { body, at: first, quotes: 0 }
+    }
+
+    /// The first cut at or after `target` (and after the previous cut); `None` at the body's end.
+    fn next_after(&mut self, target: usize) -> Option<usize> {
+        let body = self.body;
+        if target > self.at {
+            self.quotes += count_quotes(&body[self.at..target.min(body.len())]);
+            self.at = target.min(body.len());
         }
-        while at < body.len() {
-            let b = body[at];
-            at += 1;
+        while self.at < body.len() {
+            let b = body[self.at];
+            self.at += 1;
             if b == b'"' {
-                quotes += 1;
-            } else if b == b'\n' && quotes.is_multiple_of(2) {
-                break;
+                self.quotes += 1;
+            } else if b == b'\n' && self.quotes.is_multiple_of(2) {
+                return (self.at < body.len()).then_some(self.at);
             }
         }
-        if at >= body.len() {
-            break;
-        }
-        cuts.push(at);
+        None
     }
-    cuts.push(body.len());
-    cuts
+}
+
+/// The cuts found so far, shared with the threads that wait for them.
+struct CutBoard {
+    /// The cuts in order, the first being the first record's start; `true` once the last (the
+    /// body's end) is in.
+    state: Mutex<(Vec<usize>, bool)>,
+    changed: Condvar,
+}
+
+impl CutBoard {
+    fn new(first: usize) -> Self {
+        CutBoard { state: Mutex::new((vec![first], false)), changed: Condvar::new() }
+    }
+
+    fn publish(&self, cut: usize) {
+        if let Ok(mut state) = self.state.lock() {
+            state.0.push(cut);
+        }
+        self.changed.notify_all();
+    }
+
+    fn finish(&self, end: usize) {
+        if let Ok(mut state) = self.state.lock() {
+            state.0.push(end);
+            state.1 = true;
+        }
+        self.changed.notify_all();
+    }
+
+    /// The bounds of part `i`, once its end is known; `None` if there is no such part.
+    fn part(&self, i: usize) -> Option<(usize, usize)> {
+        let mut state = self.state.lock().ok()?;
+        loop {
+            if let Some(bounds) = state.0.get(i..i + 2) {
+                return Some((bounds[0], bounds[1]));
+            }
+            if state.1 {
+                return None;
+            }
+            state = self.changed.wait(state).ok()?;
+        }
+    }
 }
 
 /// Quotes in `bytes`, 255 bytes at a time into a byte counter: a loop the compiler turns into

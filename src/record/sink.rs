@@ -21,22 +21,6 @@ pub trait RecordSink {
     fn append(&mut self, other: &Self)
     where
         Self: Sized;
-
-    /// Where the output stands now, for [`RecordSink::rewind`].
-    fn mark(&self) -> SinkMark;
-
-    /// Drops everything appended since `mark` was taken.
-    fn rewind(&mut self, mark: SinkMark);
-}
-
-/// A position in a sink's output (see [`RecordSink::mark`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SinkMark {
-    pieces: usize,
-    own: usize,
-    open: usize,
-    /// The last piece as it was: a later adjacent input span extends it in place.
-    last: Option<Piece>,
 }
 
 impl RecordSink for Vec<u8> {
@@ -54,14 +38,6 @@ impl RecordSink for Vec<u8> {
 
     fn append(&mut self, other: &Self) {
         self.extend_from_slice(other);
-    }
-
-    fn mark(&self) -> SinkMark {
-        SinkMark { pieces: 0, own: self.len(), open: 0, last: None }
-    }
-
-    fn rewind(&mut self, mark: SinkMark) {
-        self.truncate(mark.own);
     }
 }
 
@@ -190,19 +166,6 @@ impl RecordSink for Spliced {
         // `other`'s own bytes not yet recorded as a piece are now this sink's open run.
         self.open = base + other.open;
     }
-
-    fn mark(&self) -> SinkMark {
-        SinkMark { pieces: self.pieces.len(), own: self.own.len(), open: self.open, last: self.pieces.last().copied() }
-    }
-
-    fn rewind(&mut self, mark: SinkMark) {
-        self.pieces.truncate(mark.pieces);
-        if let (Some(piece), Some(last)) = (self.pieces.last_mut(), mark.last) {
-            *piece = last;
-        }
-        self.own.truncate(mark.own);
-        self.open = mark.open;
-    }
 }
 
 #[cfg(test)]
@@ -277,20 +240,13 @@ mod tests {
         assert_eq!(out, copied);
     }
 
-    /// Whatever was written after a mark, input spans adjacent to the last piece included, is
-    /// gone after a rewind, and appending a part gives the same bytes as writing it in place.
+    /// Appending a part gives the same bytes as writing it in place.
     #[test]
-    fn rewind_and_append_give_what_writing_in_place_gives() {
+    fn append_gives_what_writing_in_place_gives() {
         let input = b"header\nrow one\nrow two\n";
         let bytes = |s: &Spliced| s.slices(input).collect::<Vec<_>>().concat();
         let mut out = Spliced::default();
         out.input(input, 0, 6);
-        let mark = out.mark();
-        out.input(input, 6, 14); // adjacent: extends the last piece in place
-        out.own().extend_from_slice(b",x");
-        out.rewind(mark);
-        assert_eq!(bytes(&out), b"header");
-
         out.own().extend_from_slice(b",c\n");
         let mut whole = Spliced::default();
         whole.input(input, 0, 6);
@@ -307,11 +263,5 @@ mod tests {
         out.append(&part);
         assert_eq!(bytes(&out), bytes(&whole));
         assert_eq!(bytes(&out), b"header,c\nrow one,1\nrow two,2");
-
-        let mut v: Vec<u8> = b"head".to_vec();
-        let mark = RecordSink::mark(&v);
-        v.extend_from_slice(b"er");
-        RecordSink::rewind(&mut v, mark);
-        assert_eq!(v, b"head");
     }
 }
