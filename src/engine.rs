@@ -316,8 +316,7 @@ impl Engine {
         parts.sort_by_key(|&(start, ..)| start);
         let mut stats = ChunkStats::default();
         for (_, sink, part_stats) in parts {
-            // One sink at a time, dropped once appended.
-            out.append(&sink);
+            out.append(sink);
             stats += part_stats;
         }
         Some(stats)

@@ -18,7 +18,7 @@ pub trait RecordSink {
     fn reserve_for(&mut self, body_len: usize);
 
     /// Appends everything `other` holds (a part of the same body, tagged on another thread).
-    fn append(&mut self, other: &Self)
+    fn append(&mut self, other: Self)
     where
         Self: Sized;
 }
@@ -36,8 +36,8 @@ impl RecordSink for Vec<u8> {
         self.reserve(body_len + body_len / 8 + 4096);
     }
 
-    fn append(&mut self, other: &Self) {
-        self.extend_from_slice(other);
+    fn append(&mut self, other: Self) {
+        self.extend_from_slice(&other);
     }
 }
 
@@ -54,6 +54,10 @@ pub struct Spliced {
     own: Vec<u8>,
     /// Where the run of own bytes not yet recorded as a piece starts.
     open: usize,
+    /// Sinks appended whole after this one's pieces, in order: moved rather than copied, so
+    /// that a chunk's output is never held twice. Whatever is written after them goes to the
+    /// last one. None of them has sinks appended of its own.
+    appended: Vec<Spliced>,
 }
 
 impl Spliced {
@@ -61,6 +65,15 @@ impl Spliced {
         self.pieces.clear();
         self.own.clear();
         self.open = 0;
+        self.appended.clear();
+    }
+
+    /// The sink that takes what is written now: the last appended one, if any.
+    fn current(&mut self) -> &mut Spliced {
+        match self.appended.len() {
+            0 => self,
+            n => &mut self.appended[n - 1],
+        }
     }
 
     /// Records the own bytes written since the last piece.
@@ -73,6 +86,10 @@ impl Spliced {
 
     /// The body's length in bytes.
     pub fn len(&self) -> usize {
+        std::iter::once(self).chain(&self.appended).map(Spliced::len_without_appended).sum()
+    }
+
+    fn len_without_appended(&self) -> usize {
         let closed: usize = self
             .pieces
             .iter()
@@ -89,6 +106,11 @@ impl Spliced {
 
     /// The body's bytes, `input` being the body the spans refer to.
     pub fn slices<'a>(&'a self, input: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.slices_without_appended(input)
+            .chain(self.appended.iter().flat_map(move |part| part.slices_without_appended(input)))
+    }
+
+    fn slices_without_appended<'a>(&'a self, input: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
         let tail = &self.own[self.open..];
         self.pieces
             .iter()
@@ -133,19 +155,20 @@ impl RecordSink for Spliced {
         if start == end {
             return;
         }
-        self.close_own();
+        let sink = self.current();
+        sink.close_own();
         // Adjacent spans (a record and its row end, consecutive rows) make one slice.
-        if let Some(Piece::Input { end: last, .. }) = self.pieces.last_mut()
+        if let Some(Piece::Input { end: last, .. }) = sink.pieces.last_mut()
             && *last == start
         {
             *last = end;
             return;
         }
-        self.pieces.push(Piece::Input { start, end });
+        sink.pieces.push(Piece::Input { start, end });
     }
 
     fn own(&mut self) -> &mut Vec<u8> {
-        &mut self.own
+        &mut self.current().own
     }
 
     fn reserve_for(&mut self, body_len: usize) {
@@ -154,17 +177,10 @@ impl RecordSink for Spliced {
         self.pieces.reserve(body_len / 512);
     }
 
-    fn append(&mut self, other: &Self) {
-        self.close_own();
-        let base = self.own.len();
-        self.own.extend_from_slice(&other.own);
-        let shift = |p: Piece| match p {
-            Piece::Own { start, end } => Piece::Own { start: start + base, end: end + base },
-            input => input,
-        };
-        self.pieces.extend(other.pieces.iter().map(|&p| shift(p)));
-        // `other`'s own bytes not yet recorded as a piece are now this sink's open run.
-        self.open = base + other.open;
+    fn append(&mut self, mut other: Self) {
+        let more = std::mem::take(&mut other.appended);
+        self.appended.push(other);
+        self.appended.extend(more);
     }
 }
 
@@ -240,28 +256,44 @@ mod tests {
         assert_eq!(out, copied);
     }
 
-    /// Appending a part gives the same bytes as writing it in place.
+    /// Appending parts (moved, not copied) gives the same bytes and length as writing them in
+    /// place, whatever is written after them and however they were appended themselves.
     #[test]
     fn append_gives_what_writing_in_place_gives() {
-        let input = b"header\nrow one\nrow two\n";
+        let input = b"header\nrow one\nrow two\nrow three\n";
         let bytes = |s: &Spliced| s.slices(input).collect::<Vec<_>>().concat();
-        let mut out = Spliced::default();
-        out.input(input, 0, 6);
-        out.own().extend_from_slice(b",c\n");
-        let mut whole = Spliced::default();
-        whole.input(input, 0, 6);
-        whole.own().extend_from_slice(b",c\n");
-        let rows = |target: &mut Spliced| {
-            target.input(input, 7, 14);
-            target.own().extend_from_slice(b",1\n");
-            target.input(input, 15, 22);
-            target.own().extend_from_slice(b",2");
+        let rows = |target: &mut Spliced, rows: &[(usize, usize, &[u8])]| {
+            for &(start, end, own) in rows {
+                target.input(input, start, end);
+                target.own().extend_from_slice(own);
+            }
         };
-        rows(&mut whole);
-        let mut part = Spliced::default();
-        rows(&mut part);
-        out.append(&part);
+        type Rows<'a> = &'a [(usize, usize, &'a [u8])];
+        let head: Rows = &[(0, 6, b",c\n")];
+        let one: Rows = &[(7, 14, b",1\n")];
+        let two: Rows = &[(15, 22, b",2\n")];
+        let three: Rows = &[(23, 32, b",3")];
+        let mut whole = Spliced::default();
+        for part in [head, one, two, three] {
+            rows(&mut whole, part);
+        }
+
+        let mut out = Spliced::default();
+        rows(&mut out, head);
+        let mut first = Spliced::default();
+        rows(&mut first, one);
+        // A part that has a part appended to it.
+        let mut second = Spliced::default();
+        rows(&mut second, two);
+        first.append(second);
+        out.append(first);
+        out.append(Spliced::default());
+        // Written after the parts: goes after them.
+        rows(&mut out, three);
         assert_eq!(bytes(&out), bytes(&whole));
-        assert_eq!(bytes(&out), b"header,c\nrow one,1\nrow two,2");
+        assert_eq!(bytes(&out), b"header,c\nrow one,1\nrow two,2\nrow three,3");
+        assert_eq!(out.len(), whole.len());
+        out.clear();
+        assert!(out.is_empty() && bytes(&out).is_empty());
     }
 }
