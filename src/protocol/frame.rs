@@ -36,6 +36,13 @@ const PREFAULT_AHEAD: usize = 4;
 /// The smallest page size of the platforms Splunk runs on: one store per page faults it in.
 const PAGE: usize = 4096;
 
+/// The capacity a new buffer for `len` bytes is taken with: an eighth more, because the frames
+/// of one search differ in size by a few percent, and a buffer that fits the next one is reused
+/// rather than taken (and faulted in) again. Headroom never written is address space, not memory.
+fn with_headroom(len: usize) -> usize {
+    len + len / 8
+}
+
 /// Reads `buf` in [`PREFAULT_PIECE`] pieces, the odd ones first touched by a helper thread;
 /// returns how many bytes were read (fewer than `buf.len()` only if the input ended).
 fn read_pieces<R: Read>(input: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -210,8 +217,8 @@ impl<R: BufRead> FrameReader<R> {
         // The old buffer goes first, so the peak is one body, not two. Zeroed memory this large
         // comes from the allocator as untouched pages (calloc, mmap), not as a memset.
         *body = Vec::new();
-        *body = vec![0u8; len as usize];
-        let got = read_pieces(&mut self.input, body)?;
+        *body = vec![0u8; with_headroom(len as usize)];
+        let got = read_pieces(&mut self.input, &mut body[..len as usize])?;
         self.offset += got as u64;
         body.truncate(got);
         if (got as u64) < len {
@@ -236,8 +243,13 @@ impl<R: BufRead> FrameReader<R> {
         if len == 0 {
             return Ok(());
         }
-        // `len` was checked against MAX_METADATA / MAX_BODY by the caller.
-        buf.reserve(len as usize);
+        // `len` was checked against MAX_METADATA / MAX_BODY by the caller. A buffer too small is
+        // freed before the larger one is taken: it is empty, and growing it in place would have
+        // the allocator copy its whole old capacity and hold both at once.
+        if buf.capacity() < len as usize {
+            *buf = Vec::new();
+            buf.reserve(with_headroom(len as usize));
+        }
         let got = (&mut self.input).take(len).read_to_end(buf)? as u64;
         self.offset += got;
         if got < len {
@@ -377,14 +389,16 @@ mod tests {
     #[test]
     fn large_bodies_read_with_prefaulting_arrive_whole_and_in_order() {
         // Odd and even pieces, and a last piece that is partial; then a smaller frame that
-        // reuses the buffer, and one more large one.
+        // reuses the buffer, one more large one, and one past the buffer's headroom that is
+        // read into a new buffer without prefaulting (less than twice the old one).
         let first = large_body(PREFAULT_MIN_BODY + 5 * PREFAULT_PIECE / 2 + 3);
         let second = b"small".to_vec();
         let third = large_body(PREFAULT_MIN_BODY + 1);
-        let input = [frame(b"{}", &first), frame(b"{}", &second), frame(b"{}", &third)].concat();
+        let fourth = large_body(with_headroom(first.len()) + 1);
+        let input = [&first, &second, &third, &fourth].map(|body| frame(b"{}", body)).concat();
         let mut reader = FrameReader::new(std::io::BufReader::new(Trickle(&input)));
         let (mut m, mut b) = (Vec::new(), Vec::new());
-        for want in [&first, &second, &third] {
+        for want in [&first, &second, &third, &fourth] {
             reader.read_frame(&mut m, &mut b).unwrap().unwrap();
             assert!(b == *want, "a body of {} bytes came back changed", want.len());
         }
