@@ -230,8 +230,6 @@ impl Engine {
         out: &mut S,
         scratch: &mut Scratch,
     ) -> Result<ChunkStats, CsvError> {
-        // The output is the input plus the added columns: size it once instead of growing it.
-        out.reserve_for(body.len());
         let Some(mut records) = Records::new(body, &self.fields, &mut scratch.spans)? else {
             return Ok(ChunkStats::default());
         };
@@ -252,6 +250,9 @@ impl Engine {
         {
             return Ok(stats);
         }
+        // The output is the input plus the added columns: size it once instead of growing it
+        // (the parts of a split body size their own).
+        out.reserve_for(body.len());
         let mut stats = ChunkStats { parts: 1, ..ChunkStats::default() };
         self.process_records(&mut records, &keep, out, scratch, &mut stats)?;
         Ok(stats)
@@ -275,7 +276,7 @@ impl Engine {
     ) -> Option<ChunkStats> {
         let body = records.body;
         let parts = self.threads * PARTS_PER_THREAD;
-        let board = Mutex::new(Cuts::new(body, first, (body.len() - first) / parts, parts));
+        let board = Mutex::new(Cuts::new(body, first, parts));
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         // Part after part, until none is left or one failed: each part's start, sink and counts.
@@ -397,12 +398,15 @@ struct Cuts<'b> {
     /// How far the search has looked, and the quotes in `body[first..at]`.
     at: usize,
     quotes: usize,
+    /// Each part's share of the body, and the most parts.
     step: usize,
     parts: usize,
 }
 
 impl<'b> Cuts<'b> {
-    fn new(body: &'b [u8], first: usize, step: usize, parts: usize) -> Self {
+    /// Up to `parts` parts of about equal bytes.
+    fn new(body: &'b [u8], first: usize, parts: usize) -> Self {
+        let step = (body.len() - first) / parts.max(1);
         Cuts { body, cuts: vec![first], at: first, quotes: 0, step, parts }
     }
 
@@ -557,15 +561,15 @@ mod tests {
         let body = format!("{header}{}", records.concat());
         let ends: Vec<usize> =
             records.iter().scan(header.len(), |at, r| Some(std::mem::replace(at, *at + r.len()) + r.len())).collect();
-        for (parts, step) in [(2, 10), (3, 1), (8, 0), (1, 100), (16, 3)] {
-            let mut cuts = Cuts::new(body.as_bytes(), header.len(), step, parts);
+        for parts in [1, 2, 3, 8, 16, 100] {
+            let mut cuts = Cuts::new(body.as_bytes(), header.len(), parts);
             let found: Vec<_> = (0..).map_while(|i| cuts.part(i)).collect();
-            assert!(!found.is_empty() && found.len() <= parts, "{parts} parts of {step}: {found:?}");
+            assert!(!found.is_empty() && found.len() <= parts, "{parts} parts: {found:?}");
             assert_eq!(found[0].0, header.len());
             assert_eq!(found.last().map(|p| p.1), Some(body.len()));
             for (part, next) in found.iter().zip(&found[1..]) {
                 assert_eq!(part.1, next.0, "contiguous");
-                assert!(ends.contains(&part.1), "{parts} parts of {step}: cut at {} is inside a record", part.1);
+                assert!(ends.contains(&part.1), "{parts} parts: cut at {} is inside a record", part.1);
             }
         }
     }

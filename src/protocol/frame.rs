@@ -9,11 +9,12 @@
 //! - a body is at most [`MAX_BODY`]: 50,000 events of 20 KB (the common `maxresultrows` with
 //!   large task XML) is 1 GB; larger frames are refused rather than risking the host's memory.
 //!
-//! A body buffer is reserved at its declared length, once checked against the bound: reserved
-//! but unwritten memory is address space, not resident memory, so a frame that declares a large
-//! length and then ends early costs what was sent; a real frame is read without the copies of
-//! a growing buffer. A large body that needs new memory has its pages faulted in on a second
-//! thread just ahead of the read, a bounded distance ahead, so the same holds.
+//! A body buffer is reserved at its declared length (and an eighth more, for the next frames),
+//! once checked against the bound: reserved but unwritten memory is address space, not resident
+//! memory, so a frame that declares a large length and then ends early costs what was sent; a
+//! real frame is read without the copies of a growing buffer. A large body that needs new memory
+//! has its pages faulted in on a second thread a bounded distance ahead of the read, so the same
+//! holds.
 
 use std::io::{BufRead, Read, Write};
 
@@ -219,18 +220,8 @@ impl<R: BufRead> FrameReader<R> {
         *body = Vec::new();
         *body = vec![0u8; with_headroom(len as usize)];
         let got = read_pieces(&mut self.input, &mut body[..len as usize])?;
-        self.offset += got as u64;
         body.truncate(got);
-        if (got as u64) < len {
-            return Err(ProtocolError::Truncated {
-                frame: pos.frame,
-                offset: self.offset,
-                what: "body",
-                expected: len,
-                got: got as u64,
-            });
-        }
-        Ok(())
+        self.count_read(got as u64, len, pos, "body")
     }
 
     fn read_exact_len(
@@ -251,6 +242,12 @@ impl<R: BufRead> FrameReader<R> {
             buf.reserve(with_headroom(len as usize));
         }
         let got = (&mut self.input).take(len).read_to_end(buf)? as u64;
+        self.count_read(got, len, pos, what)
+    }
+
+    /// Counts `got` bytes read of the `len` declared for `what`: an error if the input ended
+    /// first.
+    fn count_read(&mut self, got: u64, len: u64, pos: FramePos, what: &'static str) -> Result<(), ProtocolError> {
         self.offset += got;
         if got < len {
             return Err(ProtocolError::Truncated { frame: pos.frame, offset: self.offset, what, expected: len, got });
