@@ -98,6 +98,10 @@ pub fn push_cdata(out: &mut String, raw: &str) {
 /// line end, tab or newline one space. `None` when it holds an `&` that is not a reference to
 /// a character or a predefined entity, which is not well-formed.
 pub fn attribute_value(raw: &str) -> Option<String> {
+    // Nearly every value is plain text (`Author`, `LocalSystem`): a byte loop over a few bytes.
+    if !raw.bytes().any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r')) {
+        return Some(raw.to_string());
+    }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     loop {
