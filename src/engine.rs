@@ -443,10 +443,18 @@ impl<'b> Cuts<'b> {
     }
 }
 
-/// Quotes in `bytes`, 255 bytes at a time into a byte counter: a loop the compiler turns into
-/// vector compares, where a plain filter-and-count went byte by byte (4% of a run, serial).
+/// Quotes in `bytes`, a block at a time into a byte counter: a loop the compiler turns into
+/// vector compares, where a plain filter-and-count went byte by byte (4% of a run, serial). The
+/// block is a whole number of vectors (at most 255 bytes, so the counter cannot wrap): a block
+/// of 255 left 15 bytes of every block to a scalar loop.
 fn count_quotes(bytes: &[u8]) -> usize {
-    bytes.chunks(255).map(|chunk| chunk.iter().fold(0u8, |n, &b| n + u8::from(b == b'"')) as usize).sum()
+    const BLOCK: usize = 224;
+    let mut blocks = bytes.chunks_exact(BLOCK);
+    let mut quotes = 0;
+    for block in &mut blocks {
+        quotes += usize::from(block.iter().fold(0u8, |n, &b| n + u8::from(b == b'"')));
+    }
+    quotes + blocks.remainder().iter().filter(|&&b| b == b'"').count()
 }
 
 fn write_kept(out: &mut Vec<u8>, body: &[u8], spans: &[FieldSpan], keep: &[bool]) {
@@ -570,6 +578,21 @@ mod tests {
             for (part, next) in found.iter().zip(&found[1..]) {
                 assert_eq!(part.1, next.0, "contiguous");
                 assert!(ends.contains(&part.1), "{parts} parts: cut at {} is inside a record", part.1);
+            }
+        }
+    }
+
+    /// Every length around the counting block's edges, quotes dense and sparse.
+    #[test]
+    fn quotes_are_counted_across_blocks() {
+        for len in [0, 1, 223, 224, 225, 447, 448, 449, 1000] {
+            for every in [1, 2, 7, 300] {
+                let bytes: Vec<u8> = (0..len).map(|i| if i % every == 0 { b'"' } else { b'x' }).collect();
+                assert_eq!(
+                    count_quotes(&bytes),
+                    bytes.iter().filter(|&&b| b == b'"').count(),
+                    "{len} bytes, every {every}"
+                );
             }
         }
     }

@@ -88,18 +88,28 @@ impl<T> Memo<T> {
     }
 }
 
-/// A fast non-cryptographic hash (FxHash's multiply-rotate over 8-byte words). A collision only
-/// costs a new derivation: entries are used only when the full text is equal.
+/// A fast non-cryptographic hash (FxHash's multiply-rotate over 8-byte words, in four
+/// independent lanes: one chain waits out each multiply's latency, four keep the multiplier
+/// busy on keys of kilobytes). A collision only costs a new derivation: entries are used only
+/// when the full text is equal.
 fn content_hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let step = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let word = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    let mut lanes = [bytes.len() as u64, 1, 2, 3];
+    let mut blocks = bytes.chunks_exact(32);
+    for block in &mut blocks {
+        for (lane, c) in lanes.iter_mut().zip(block.chunks_exact(8)) {
+            *lane = step(*lane, word(c));
+        }
     }
-    for &b in chunks.remainder() {
-        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+    let mut h = lanes.into_iter().fold(0, step);
+    let mut words = blocks.remainder().chunks_exact(8);
+    for c in &mut words {
+        h = step(h, word(c));
+    }
+    for &b in words.remainder() {
+        h = step(h, u64::from(b));
     }
     h
 }
