@@ -44,6 +44,14 @@ pub fn compute(task: &TaskInfo, normalized: &NormalizedAction, renamed_binary: b
 
 /// Indicators that depend on the task definition alone (what it runs, how it is set up).
 pub fn for_action(task: &TaskInfo, normalized: &NormalizedAction) -> Vec<&'static str> {
+    let mut out = for_actions(task, normalized);
+    out.extend(for_settings(task));
+    out
+}
+
+/// Indicators that depend on the task's actions alone (commands and arguments, as written and
+/// normalized), first of [`for_action`]'s: what a memo of the actions may remember.
+pub fn for_actions(task: &TaskInfo, normalized: &NormalizedAction) -> Vec<&'static str> {
     let mut out = Vec::new();
     // Each indicator once, however many actions raise it: `out` never holds more than the
     // dozen or so distinct indicators, so the check stays constant per action.
@@ -75,16 +83,24 @@ pub fn for_action(task: &TaskInfo, normalized: &NormalizedAction) -> Vec<&'stati
     if !task.more_actions.is_empty() {
         out.push("multiple_actions");
     }
-    if task.hidden == Some(true) {
-        out.push("hidden_task");
-    }
-    if task
+    out
+}
+
+/// Indicators of how the task is set up (hidden, highest run level), last of [`for_action`]'s.
+fn for_settings(task: &TaskInfo) -> impl Iterator<Item = &'static str> {
+    let hidden = task.hidden == Some(true);
+    let highest = task
         .run_level
         .as_deref()
-        .is_some_and(|l| l.eq_ignore_ascii_case("highestavailable") || l.eq_ignore_ascii_case("highest"))
-    {
-        out.push("highest_run_level");
-    }
+        .is_some_and(|l| l.eq_ignore_ascii_case("highestavailable") || l.eq_ignore_ascii_case("highest"));
+    [(hidden, "hidden_task"), (highest, "highest_run_level")].into_iter().filter_map(|(on, name)| on.then_some(name))
+}
+
+/// [`for_action`] with the actions' part already known (`for_actions`, perhaps remembered).
+pub fn for_action_with(task: &TaskInfo, actions: &[&'static str]) -> Vec<&'static str> {
+    let mut out = Vec::with_capacity(actions.len() + 2);
+    out.extend_from_slice(actions);
+    out.extend(for_settings(task));
     out
 }
 

@@ -29,12 +29,57 @@ impl Described {
 pub struct TaskXmlMemo {
     memo: Memo<Described>,
     text: String,
+    actions: ActionMemo,
 }
 
 impl Default for TaskXmlMemo {
     fn default() -> Self {
-        TaskXmlMemo { memo: Memo::with_capacity(1024), text: String::new() }
+        TaskXmlMemo { memo: Memo::with_capacity(1024), text: String::new(), actions: ActionMemo::default() }
     }
+}
+
+/// What a task's actions say, which depends on them alone: their normalized spelling and the
+/// indicators they raise.
+struct ActionFacts {
+    normalized: Arc<NormalizedAction>,
+    indicators: Vec<&'static str>,
+}
+
+/// Remembered action facts (1,024 at most), by the actions' text. A fleet's per-user and
+/// per-host tasks (an updater's, a sync client's, a deployment's) differ from host to host in
+/// their principal, author, URI or date, so their definitions miss the definition memo, while
+/// they run the same program with the same arguments everywhere.
+struct ActionMemo {
+    memo: Memo<ActionFacts>,
+    key: Vec<u8>,
+}
+
+impl Default for ActionMemo {
+    fn default() -> Self {
+        ActionMemo { memo: Memo::with_capacity(1024), key: Vec::new() }
+    }
+}
+
+/// The facts of `task`'s actions, from `memo` when the same actions were seen before.
+fn action_facts(task: &TaskInfo, memo: Option<&mut ActionMemo>) -> Arc<ActionFacts> {
+    let derive = || {
+        let normalized = NormalizedAction::of(task);
+        let indicators = indicators::for_actions(task, &normalized);
+        ActionFacts { normalized: Arc::new(normalized), indicators }
+    };
+    let Some(memo) = memo else { return Arc::new(derive()) };
+    // Every action's command and arguments, each ended by 0xFF, which UTF-8 never holds: two
+    // lists of actions make the same key only when they are the same. An absent value reads as
+    // empty, as it does for the facts.
+    memo.key.clear();
+    let first = std::iter::once((&task.command, &task.arguments));
+    for (command, arguments) in first.chain(task.more_actions.iter().map(|a| (&a.command, &a.arguments))) {
+        for text in [command, arguments] {
+            memo.key.extend_from_slice(text.as_deref().unwrap_or("").as_bytes());
+            memo.key.push(0xFF);
+        }
+    }
+    memo.memo.get_or_derive_keyed(&memo.key, derive)
 }
 
 /// Names the actions after the first, which the command column does not show.
@@ -51,7 +96,7 @@ fn more_actions_reason(task: &TaskInfo) -> String {
     out
 }
 
-fn describe(text: &str) -> Described {
+fn describe(text: &str, action_memo: Option<&mut ActionMemo>) -> Described {
     let Some(mut xml) = taskxml::parse(text) else {
         return Described::none("task XML unreadable");
     };
@@ -91,9 +136,9 @@ fn describe(text: &str) -> Described {
     task.triggers = std::mem::take(&mut xml.triggers);
     task.hidden = xml.hidden;
     task.author = xml.author.take();
-    let normalized = NormalizedAction::of(&task);
-    task.indicators = indicators::for_action(&task, &normalized);
-    Described { task: Some(task), uri: xml.uri, reason, normalized: Some(Arc::new(normalized)) }
+    let facts = action_facts(&task, action_memo);
+    task.indicators = indicators::for_action_with(&task, &facts.indicators);
+    Described { task: Some(task), uri: xml.uri, reason, normalized: Some(Arc::clone(&facts.normalized)) }
 }
 
 pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: u32, memo: Option<&mut TaskXmlMemo>) -> Option<Finding> {
@@ -114,13 +159,13 @@ pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: u32, memo: Option
         // Remembered by the stored bytes: a repeated definition is neither decoded nor parsed.
         (Some(stored), Some(memo)) => memo.memo.get_or_derive_keyed(stored, || {
             if view.get_into(field, &mut memo.text) {
-                describe(&memo.text)
+                describe(&memo.text, Some(&mut memo.actions))
             } else {
                 Described::none("no task XML in the event")
             }
         }),
         _ => Arc::new(match view.get(field) {
-            Some(text) => describe(&text),
+            Some(text) => describe(&text, None),
             None => Described::none("no task XML in the event"),
         }),
     };
@@ -174,4 +219,56 @@ fn remote_creation<V: EventFields + ?Sized>(view: &V) -> Option<bool> {
     let locality = view.get(Field::RpcCallClientLocality)?;
     let pid = view.get(Field::ClientProcessId)?;
     Some(locality.trim() == "0" && pid.trim() == "0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn definition(user: &str, hidden: bool, run_level: &str, exec: &[(&str, &str)]) -> String {
+        let exec: String = exec
+            .iter()
+            .map(|(c, a)| format!("<Exec><Command>{c}</Command><Arguments>{a}</Arguments></Exec>"))
+            .collect();
+        format!(
+            "<Task><Principals><Principal id=\"A\"><UserId>{user}</UserId><RunLevel>{run_level}</RunLevel>\
+             </Principal></Principals><Settings><Hidden>{hidden}</Hidden></Settings>\
+             <Actions Context=\"A\">{exec}</Actions></Task>"
+        )
+    }
+
+    /// Definitions that share actions but not their principal or settings, and actions that
+    /// differ only in where the command ends and its arguments begin: with one action memo
+    /// across all of them, each reads exactly as it does alone.
+    #[test]
+    fn remembered_actions_read_as_fresh_ones() {
+        let update = ("C:\\ProgramData\\upd.exe", "/silent");
+        let shell = ("powershell.exe", "-enc SQBFAFgA");
+        let documents = [
+            definition("S-1-5-18", false, "LeastPrivilege", &[update]),
+            definition("CORP\\alice", true, "HighestAvailable", &[update]),
+            definition("S-1-5-18", true, "HighestAvailable", &[update, shell]),
+            definition("S-1-5-18", false, "LeastPrivilege", &[shell, update]),
+            definition("S-1-5-18", false, "LeastPrivilege", &[("powershell.exe -enc", "SQBFAFgA")]),
+            definition("S-1-5-18", false, "LeastPrivilege", &[("powershell.exe", "-enc SQBFAFgA")]),
+            definition("S-1-5-18", false, "LeastPrivilege", &[("powershell.exe", "-File C:\\Scripts\\x.ps1")]),
+            definition("S-1-5-18", false, "LeastPrivilege", &[("", "")]),
+            definition("S-1-5-18", false, "LeastPrivilege", &[]),
+        ];
+        let mut memo = ActionMemo::default();
+        for round in 0..2 {
+            for document in &documents {
+                let fresh = describe(document, None);
+                let remembered = describe(document, Some(&mut memo));
+                let (fresh_task, remembered_task) = (fresh.task.unwrap(), remembered.task.unwrap());
+                assert_eq!(remembered_task.indicators, fresh_task.indicators, "round {round}: {document}");
+                assert_eq!(remembered.normalized, fresh.normalized, "round {round}: {document}");
+                assert_eq!(remembered_task, fresh_task, "round {round}: {document}");
+            }
+        }
+        // The first and the third hidden task share their first action, not their indicators.
+        let two = describe(&documents[2], Some(&mut memo)).task.unwrap().indicators;
+        assert!(two.contains(&"multiple_actions") && two.contains(&"encoded_or_hidden_powershell"), "{two:?}");
+        assert!(!describe(&documents[0], Some(&mut memo)).task.unwrap().indicators.contains(&"hidden_task"));
+    }
 }
