@@ -53,14 +53,27 @@ const SERVICE_NAMES: &[&str] = &[
 ];
 
 /// Strips the quoting and spacing that survive in event fields and argument values.
-fn normalize(raw: &str) -> String {
-    raw.trim().trim_matches(|c| c == '"' || c == '\'').trim().to_lowercase()
+fn unquote(raw: &str) -> &str {
+    raw.trim().trim_matches(|c| c == '"' || c == '\'').trim()
 }
 
 /// Classifies a user name or SID as written in a task principal, `/ru` or `-User`.
 pub fn classify(raw: &str) -> Privilege {
-    let name = normalize(raw);
-    match name.as_str() {
+    let name = unquote(raw);
+    // Nearly every name is short and ASCII: lowercased on the stack, not in a new String.
+    let mut short = [0u8; 64];
+    match short.get_mut(..name.len()).filter(|_| name.is_ascii()) {
+        Some(buf) => {
+            buf.copy_from_slice(name.as_bytes());
+            buf.make_ascii_lowercase();
+            classify_lowercase(std::str::from_utf8(buf).unwrap_or_default())
+        }
+        None => classify_lowercase(&name.to_lowercase()),
+    }
+}
+
+fn classify_lowercase(name: &str) -> Privilege {
+    match name {
         "s-1-5-18" | "system" | "localsystem" => return Privilege::System,
         "s-1-5-19" | "s-1-5-20" => return Privilege::Service,
         _ => {}
@@ -85,7 +98,7 @@ pub fn classify(raw: &str) -> Privilege {
         }
         return Privilege::User;
     }
-    if SERVICE_NAMES.contains(&name.as_str()) {
+    if SERVICE_NAMES.contains(&name) {
         return Privilege::Service;
     }
     if name.is_empty() {
@@ -138,6 +151,10 @@ mod tests {
             ("DOMAIN\\user", Privilege::User),
             ("S-1-5-21-1-2-3-1001", Privilege::User),
             ("", Privilege::Unknown),
+            // Past the 64 bytes lowercased on the stack: the same reading.
+            ("  \"NT AUTHORITY\\NETWORK SERVICE\"  ", Privilege::Service),
+            ("CORP-EUROPE-WEST-PRODUCTION-DOMAIN-CONTROLLER\\svc_nightly_backup_2024", Privilege::User),
+            ("NT AUTHORITY\\SYSTEM                                                      ", Privilege::System),
         ];
         for (name, want) in cases {
             assert_eq!(classify(name), want, "{name:?}");
