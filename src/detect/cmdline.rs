@@ -16,47 +16,59 @@ pub fn split_args(line: &str) -> Vec<String> {
         return args;
     }
     args.push(program.into_owned());
-    // One pass over the characters; a run of backslashes is counted, then judged by what
-    // follows it.
-    let mut chars = rest.chars().peekable();
+    // One pass over the bytes: every byte the rules look at is ASCII, which never occurs inside
+    // a multi-byte UTF-8 sequence, so a run of other bytes is copied whole. A run of
+    // backslashes is counted, then judged by what follows it.
+    let bytes = rest.as_bytes();
     let mut current = String::new();
     let mut in_arg = false;
     let mut in_quotes = false;
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' if !in_quotes => {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' if !in_quotes => {
                 if in_arg {
                     args.push(std::mem::take(&mut current));
                     in_arg = false;
                 }
+                i += 1;
             }
-            '\\' => {
-                let mut n = 1;
-                while chars.next_if_eq(&'\\').is_some() {
-                    n += 1;
+            b'\\' => {
+                let start = i;
+                while bytes.get(i) == Some(&b'\\') {
+                    i += 1;
                 }
+                let n = i - start;
                 in_arg = true;
-                if chars.peek() == Some(&'"') {
+                if bytes.get(i) == Some(&b'"') {
                     current.extend(std::iter::repeat_n('\\', n / 2));
                     if n % 2 == 1 {
                         current.push('"');
-                        chars.next();
+                        i += 1;
                     }
                 } else {
                     current.extend(std::iter::repeat_n('\\', n));
                 }
             }
-            '"' => {
+            b'"' => {
                 in_arg = true;
-                if in_quotes && chars.next_if_eq(&'"').is_some() {
+                if in_quotes && bytes.get(i + 1) == Some(&b'"') {
                     current.push('"');
+                    i += 2;
                 } else {
                     in_quotes = !in_quotes;
+                    i += 1;
                 }
             }
             _ => {
+                // Ordinary text (or a blank inside quotes) up to the next byte with a rule.
                 in_arg = true;
-                current.push(c);
+                let start = i;
+                i += 1;
+                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\\' | b'"') {
+                    i += 1;
+                }
+                current.push_str(&rest[start..i]);
             }
         }
     }
@@ -269,6 +281,72 @@ mod tests {
         ];
         for (line, want) in cases {
             assert_eq!(split_args(line), *want, "{line:?}");
+        }
+    }
+
+    /// The rules as first written, a character at a time: the byte-wise reading must agree
+    /// on any line made of the bytes the rules look at and text around them.
+    fn split_args_by_chars(line: &str) -> Vec<String> {
+        let (program, rest) = split_program(line);
+        if program.is_empty() && rest.is_empty() {
+            return Vec::new();
+        }
+        let mut args = vec![program.into_owned()];
+        let mut chars = rest.chars().peekable();
+        let (mut current, mut in_arg, mut in_quotes) = (String::new(), false, false);
+        while let Some(c) = chars.next() {
+            match c {
+                ' ' | '\t' if !in_quotes => {
+                    if in_arg {
+                        args.push(std::mem::take(&mut current));
+                        in_arg = false;
+                    }
+                }
+                '\\' => {
+                    let mut n = 1;
+                    while chars.next_if_eq(&'\\').is_some() {
+                        n += 1;
+                    }
+                    in_arg = true;
+                    if chars.peek() == Some(&'"') {
+                        current.extend(std::iter::repeat_n('\\', n / 2));
+                        if n % 2 == 1 {
+                            current.push('"');
+                            chars.next();
+                        }
+                    } else {
+                        current.extend(std::iter::repeat_n('\\', n));
+                    }
+                }
+                '"' => {
+                    in_arg = true;
+                    if in_quotes && chars.next_if_eq(&'"').is_some() {
+                        current.push('"');
+                    } else {
+                        in_quotes = !in_quotes;
+                    }
+                }
+                _ => {
+                    in_arg = true;
+                    current.push(c);
+                }
+            }
+        }
+        if in_arg {
+            args.push(current);
+        }
+        args
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bytewise_split_agrees_with_the_rules_read_by_character(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                " ", "\t", "\\", "\\\\", "\"", "\"\"", "a", "/ru", "SYSTEM", "\u{e9}", "\u{3000}", "\u{1f600}", "\n",
+            ]), 0..16)
+        ) {
+            let line = parts.concat();
+            proptest::prop_assert_eq!(split_args(&line), split_args_by_chars(&line), "{:?}", line);
         }
     }
 

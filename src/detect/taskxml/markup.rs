@@ -122,6 +122,7 @@ fn is_space(b: u8) -> bool {
 
 /// Where the start tag that `tag` begins (just after its `<`) ends: the first `>` outside a
 /// quoted attribute value.
+#[inline]
 fn start_tag_end(tag: &[u8]) -> Option<usize> {
     let mut at = 0;
     loop {
