@@ -168,7 +168,7 @@ fn on_open(task: &mut TaskXml, parent: Option<Tag>, tag: Tag, name: &str, attrib
         }
         (_, Tag::Actions) => task.actions_context = attributes.get("Context"),
         (Some(Tag::Actions), Tag::Exec) => task.exec.push(ExecAction::default()),
-        (Some(Tag::Triggers), _) => task.triggers.push(Text::from(trigger_kind(name))),
+        (Some(Tag::Triggers), _) => task.triggers.push(trigger_kind(name)),
         _ => {}
     }
 }
@@ -204,9 +204,37 @@ fn on_leaf(task: &mut TaskXml, leaf: Leaf, text: &str) {
     }
 }
 
-/// `LogonTrigger` -> `logon`, `SessionStateChangeTrigger` -> `session_state_change`.
-fn trigger_kind(element: &str) -> String {
+/// `LogonTrigger` -> `logon`, `SessionStateChangeTrigger` -> `session_state_change`. Spelled
+/// on the stack when short and ASCII (every trigger the schema names is), then made a
+/// [`Text`] at once.
+fn trigger_kind(element: &str) -> Text {
     let base = element.strip_suffix("Trigger").unwrap_or(element);
+    let mut short = [0u8; 64];
+    snake_case_ascii(base, &mut short)
+        .and_then(|len| std::str::from_utf8(&short[..len]).ok())
+        .map_or_else(|| Text::from(snake_case(base)), Text::from)
+}
+
+/// [`snake_case`] of an ASCII name into `out`: its length, or `None` when the name is not
+/// ASCII or does not fit.
+fn snake_case_ascii(base: &str, out: &mut [u8]) -> Option<usize> {
+    if !base.is_ascii() {
+        return None;
+    }
+    let mut len = 0;
+    for (i, &b) in base.as_bytes().iter().enumerate() {
+        if b.is_ascii_uppercase() && i > 0 {
+            *out.get_mut(len)? = b'_';
+            len += 1;
+        }
+        *out.get_mut(len)? = b.to_ascii_lowercase();
+        len += 1;
+    }
+    Some(len)
+}
+
+/// [`trigger_kind`]'s spelling of a name of any length.
+fn snake_case(base: &str) -> String {
     let mut out = String::with_capacity(base.len() + 4);
     for (i, c) in base.chars().enumerate() {
         if c.is_ascii_uppercase() && i > 0 {
@@ -220,6 +248,25 @@ fn trigger_kind(element: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trigger_kinds_read_the_same_on_the_stack_and_off_it() {
+        let long = format!("Very{}Trigger", "LongName".repeat(10));
+        let cases = [
+            ("LogonTrigger", "logon"),
+            ("SessionStateChangeTrigger", "session_state_change"),
+            ("BootTrigger", "boot"),
+            ("Trigger", ""),
+            ("Custom", "custom"),
+            ("ÉvénementTrigger", "Événement"),
+            ("ÉvénementTriggerX", "Événement_trigger_x"),
+        ];
+        for (element, want) in cases {
+            assert_eq!(&*trigger_kind(element), want, "{element}");
+        }
+        assert_eq!(&*trigger_kind(&long), snake_case(long.strip_suffix("Trigger").unwrap()));
+        assert!(trigger_kind(&long).len() > 64);
+    }
 
     const FULL: &str = r#"<?xml version="1.0" encoding="UTF-16"?>
 <Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
@@ -361,7 +408,7 @@ mod differential {
             }
             (_, Tag::Actions) => task.actions_context = oracle_attribute(e, "Context"),
             (Some(Tag::Actions), Tag::Exec) => task.exec.push(ExecAction::default()),
-            (Some(Tag::Triggers), _) => task.triggers.push(Text::from(trigger_kind(name))),
+            (Some(Tag::Triggers), _) => task.triggers.push(trigger_kind(name)),
             _ => {}
         }
     }
