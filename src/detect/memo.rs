@@ -3,6 +3,7 @@
 //! it once per process saves most of the work on such events. Bounded: cleared when full.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// Texts longer than this are derived every time: real task definitions are a few KB.
@@ -18,7 +19,7 @@ const REST_WINDOWS: u32 = 7;
 
 pub struct Memo<T> {
     /// By content hash: where the key's bytes are in `keys`, and the value.
-    entries: HashMap<u64, ((usize, usize), Arc<T>)>,
+    entries: HashMap<u64, ((usize, usize), Arc<T>), ByContentHash>,
     /// Every key's bytes, one after another: one growing buffer rather than an allocation of
     /// kilobytes per new text.
     keys: Vec<u8>,
@@ -32,7 +33,7 @@ pub struct Memo<T> {
 
 impl<T> Memo<T> {
     pub fn with_capacity(capacity: usize) -> Self {
-        Memo { entries: HashMap::new(), keys: Vec::new(), inserted: 0, capacity, lookups: 0, hits: 0, resting: 0 }
+        Memo { entries: HashMap::default(), keys: Vec::new(), inserted: 0, capacity, lookups: 0, hits: 0, resting: 0 }
     }
 
     /// `derive(text)`, answered from memory when the same text was seen before.
@@ -88,6 +89,28 @@ impl<T> Memo<T> {
     }
 }
 
+/// The map's hasher: its keys are already [`content_hash`]es, hashed again by nothing.
+type ByContentHash = BuildHasherDefault<KeyIsHash>;
+
+#[derive(Default)]
+struct KeyIsHash(u64);
+
+impl Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+}
+
 /// A fast non-cryptographic hash (FxHash's multiply-rotate over 8-byte words, in four
 /// independent lanes: one chain waits out each multiply's latency, four keep the multiplier
 /// busy on keys of kilobytes). A collision only costs a new derivation: entries are used only
@@ -111,7 +134,9 @@ fn content_hash(bytes: &[u8]) -> u64 {
     for &b in words.remainder() {
         h = step(h, u64::from(b));
     }
-    h
+    // The map indexes by the low bits, which a multiply leaves the least mixed: fold the high
+    // half in.
+    h ^ (h >> 32)
 }
 
 #[cfg(test)]
