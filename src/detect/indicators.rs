@@ -44,9 +44,7 @@ pub fn compute(task: &TaskInfo, normalized: &NormalizedAction, renamed_binary: b
 
 /// Indicators that depend on the task definition alone (what it runs, how it is set up).
 pub fn for_action(task: &TaskInfo, normalized: &NormalizedAction) -> Vec<&'static str> {
-    let mut out = for_actions(task, normalized);
-    out.extend(for_settings(task));
-    out
+    for_action_with(task, &for_actions(task, normalized))
 }
 
 /// Indicators that depend on the task's actions alone (commands and arguments, as written and

@@ -205,44 +205,28 @@ fn on_leaf(task: &mut TaskXml, leaf: Leaf, text: &str) {
 }
 
 /// `LogonTrigger` -> `logon`, `SessionStateChangeTrigger` -> `session_state_change`. Spelled
-/// on the stack when short and ASCII (every trigger the schema names is), then made a
-/// [`Text`] at once.
+/// on the stack when short (every trigger the schema names is), then made a [`Text`] at once.
 fn trigger_kind(element: &str) -> Text {
     let base = element.strip_suffix("Trigger").unwrap_or(element);
     let mut short = [0u8; 64];
-    snake_case_ascii(base, &mut short)
-        .and_then(|len| std::str::from_utf8(&short[..len]).ok())
-        .map_or_else(|| Text::from(snake_case(base)), Text::from)
-}
-
-/// [`snake_case`] of an ASCII name into `out`: its length, or `None` when the name is not
-/// ASCII or does not fit.
-fn snake_case_ascii(base: &str, out: &mut [u8]) -> Option<usize> {
-    if !base.is_ascii() {
-        return None;
-    }
     let mut len = 0;
-    for (i, &b) in base.as_bytes().iter().enumerate() {
-        if b.is_ascii_uppercase() && i > 0 {
-            *out.get_mut(len)? = b'_';
-            len += 1;
-        }
-        *out.get_mut(len)? = b.to_ascii_lowercase();
-        len += 1;
+    for c in snake_case(base) {
+        let Some(slot) = short.get_mut(len..len + c.len_utf8()) else {
+            return Text::from(snake_case(base).collect::<String>());
+        };
+        len += c.encode_utf8(slot).len();
     }
-    Some(len)
+    // Whole characters were encoded: the bytes are UTF-8.
+    std::str::from_utf8(&short[..len]).map_or_else(|_| Text::from(snake_case(base).collect::<String>()), Text::from)
 }
 
-/// [`trigger_kind`]'s spelling of a name of any length.
-fn snake_case(base: &str) -> String {
-    let mut out = String::with_capacity(base.len() + 4);
-    for (i, c) in base.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
+/// The characters of `name` in snake case: an `_` before each ASCII capital but the first,
+/// ASCII letters lowercased.
+fn snake_case(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.chars().enumerate().flat_map(|(i, c)| {
+        let underscore = (c.is_ascii_uppercase() && i > 0).then_some('_');
+        underscore.into_iter().chain(std::iter::once(c.to_ascii_lowercase()))
+    })
 }
 
 #[cfg(test)]
@@ -264,7 +248,7 @@ mod tests {
         for (element, want) in cases {
             assert_eq!(&*trigger_kind(element), want, "{element}");
         }
-        assert_eq!(&*trigger_kind(&long), snake_case(long.strip_suffix("Trigger").unwrap()));
+        assert_eq!(&*trigger_kind(&long), format!("very{}", "_long_name".repeat(10)));
         assert!(trigger_kind(&long).len() > 64);
     }
 
