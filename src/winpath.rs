@@ -27,21 +27,21 @@ pub fn normalize(path: &str) -> String {
         trimmed.to_lowercase()
     };
     let mut marks = Marks::of(&s);
+    if marks.slash {
+        s = s.replace('/', "\\");
+    }
+    if marks.percent {
+        // Batch files double percent signs: %%SYSTEMROOT%% is %SYSTEMROOT%.
+        if s.contains("%%") {
+            s = s.replace("%%", "%");
+        }
+        for (var, value) in EXPANSIONS {
+            if contains_variable(&s, var) {
+                s = s.replace(var, value);
+            }
+        }
+    }
     if marks.slash || marks.percent {
-        if marks.slash {
-            s = s.replace('/', "\\");
-        }
-        if marks.percent {
-            // Batch files double percent signs: %%SYSTEMROOT%% is %SYSTEMROOT%.
-            if s.contains("%%") {
-                s = s.replace("%%", "%");
-            }
-            for (var, value) in EXPANSIONS {
-                if contains_variable(&s, var) {
-                    s = s.replace(var, value);
-                }
-            }
-        }
         marks = Marks::of(&s);
     }
     if let Some(rest) = s.strip_prefix("\\\\?\\").or_else(|| s.strip_prefix("\\??\\")) {

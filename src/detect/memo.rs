@@ -89,6 +89,9 @@ impl<T> Memo<T> {
     }
 }
 
+/// FxHash's multiplier, for [`content_hash`] and the map's fallback.
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
 /// The map's hasher: its keys are already [`content_hash`]es, hashed again by nothing.
 type ByContentHash = BuildHasherDefault<KeyIsHash>;
 
@@ -102,7 +105,7 @@ impl Hasher for KeyIsHash {
 
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(K);
         }
     }
 
@@ -116,7 +119,6 @@ impl Hasher for KeyIsHash {
 /// busy on keys of kilobytes). A collision only costs a new derivation: entries are used only
 /// when the full text is equal.
 fn content_hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
     let step = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
     let word = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
     let mut lanes = [bytes.len() as u64, 1, 2, 3];

@@ -266,7 +266,7 @@ mod tests {
                 assert_eq!(remembered_task, fresh_task, "round {round}: {document}");
             }
         }
-        // The first and the third hidden task share their first action, not their indicators.
+        // The first task and the third (hidden, two actions) share an action, not indicators.
         let two = describe(&documents[2], Some(&mut memo)).task.unwrap().indicators;
         assert!(two.contains(&"multiple_actions") && two.contains(&"encoded_or_hidden_powershell"), "{two:?}");
         assert!(!describe(&documents[0], Some(&mut memo)).task.unwrap().indicators.contains(&"hidden_task"));

@@ -209,15 +209,14 @@ fn on_leaf(task: &mut TaskXml, leaf: Leaf, text: &str) {
 fn trigger_kind(element: &str) -> Text {
     let base = element.strip_suffix("Trigger").unwrap_or(element);
     let mut short = [0u8; 64];
-    let mut len = 0;
-    for c in snake_case(base) {
-        let Some(slot) = short.get_mut(len..len + c.len_utf8()) else {
-            return Text::from(snake_case(base).collect::<String>());
-        };
-        len += c.encode_utf8(slot).len();
+    let spelled = snake_case(base).try_fold(0, |len, c| {
+        let slot = short.get_mut(len..len + c.len_utf8())?;
+        Some(len + c.encode_utf8(slot).len())
+    });
+    match spelled.and_then(|len| std::str::from_utf8(&short[..len]).ok()) {
+        Some(kind) => Text::from(kind),
+        None => Text::from(snake_case(base).collect::<String>()),
     }
-    // Whole characters were encoded: the bytes are UTF-8.
-    std::str::from_utf8(&short[..len]).map_or_else(|_| Text::from(snake_case(base).collect::<String>()), Text::from)
 }
 
 /// The characters of `name` in snake case: an `_` before each ASCII capital but the first,
