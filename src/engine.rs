@@ -279,6 +279,8 @@ impl Engine {
         let board = Mutex::new(Cuts::new(body, first, parts));
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
+        // Each part's sink, from those `out` kept from earlier chunks when it keeps them.
+        let spares = Mutex::new(&mut *out);
         // Part after part, until none is left or one failed: each part's start, sink and counts.
         let work = |scratch: &mut Scratch| {
             let mut done = Vec::new();
@@ -286,7 +288,7 @@ impl Engine {
                 let part = next.fetch_add(1, Ordering::Relaxed);
                 // A poisoned lock (a panic while cutting, which cannot happen) ends the split.
                 let Some((start, end)) = board.lock().ok().and_then(|mut cuts| cuts.part(part)) else { break };
-                let mut sink = S::default();
+                let Ok(mut sink) = spares.lock().map(|mut out| out.spare()) else { break };
                 sink.reserve_for(end - start);
                 let result = self.process_part(&mut records.part(start, end), &mut sink, keep, scratch);
                 failed.fetch_or(result.is_none(), Ordering::Relaxed);

@@ -80,12 +80,21 @@ fn parts(engine: &Engine, body: &[u8]) -> u64 {
     engine.process(body, &mut Vec::new(), &mut Scratch::default()).unwrap().parts
 }
 
+/// Through one reply used for two chunks and cleared in between, as a session uses it: the
+/// second chunk's parts are written into the first's, emptied. Both must read the same.
 fn through_spliced(engine: &Engine, body: &[u8]) -> Result<(Vec<u8>, u64), String> {
-    let mut spliced = Spliced::default();
-    let stats = engine.process(body, &mut spliced, &mut Scratch::default()).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    spliced.write_to(body, &mut out).unwrap();
-    Ok((out, stats.records_out))
+    let (mut spliced, mut scratch) = (Spliced::default(), Scratch::default());
+    let mut chunks = Vec::new();
+    for _ in 0..2 {
+        spliced.clear();
+        let stats = engine.process(body, &mut spliced, &mut scratch).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        spliced.write_to(body, &mut out).unwrap();
+        chunks.push((out, stats.records_out));
+    }
+    let second = chunks.pop().unwrap();
+    assert_eq!(chunks[0], second, "the second chunk through a reused reply");
+    Ok(second)
 }
 
 fn assert_same_on_any_threads(body: &[u8]) {

@@ -21,6 +21,15 @@ pub trait RecordSink {
     fn append(&mut self, other: Self)
     where
         Self: Sized;
+
+    /// An empty sink for one part of a body: a part kept from an earlier body when this sink
+    /// keeps them, its memory already in place, else a new one.
+    fn spare(&mut self) -> Self
+    where
+        Self: Sized + Default,
+    {
+        Self::default()
+    }
 }
 
 impl RecordSink for Vec<u8> {
@@ -58,14 +67,22 @@ pub struct Spliced {
     /// that a chunk's output is never held twice. Whatever is written after them goes to the
     /// last one. None of them has sinks appended of its own.
     appended: Vec<Spliced>,
+    /// Appended sinks of earlier bodies, emptied, for the parts of the next ([`RecordSink::spare`]):
+    /// a new part's memory is faulted in anew, and a chunk's parts are about as large as the
+    /// last chunk's.
+    spares: Vec<Spliced>,
 }
 
 impl Spliced {
+    /// Empties the body; the memory of its appended parts is kept for the next body's parts.
     pub fn clear(&mut self) {
         self.pieces.clear();
         self.own.clear();
         self.open = 0;
-        self.appended.clear();
+        for mut part in self.appended.drain(..) {
+            part.clear();
+            self.spares.push(part);
+        }
     }
 
     /// The sink that takes what is written now: the last appended one, if any.
@@ -179,8 +196,13 @@ impl RecordSink for Spliced {
 
     fn append(&mut self, mut other: Self) {
         let more = std::mem::take(&mut other.appended);
+        self.spares.append(&mut other.spares);
         self.appended.push(other);
         self.appended.extend(more);
+    }
+
+    fn spare(&mut self) -> Self {
+        self.spares.pop().unwrap_or_default()
     }
 }
 
@@ -239,6 +261,28 @@ mod tests {
         }
         spliced.clear();
         assert!(spliced.is_empty());
+    }
+
+    /// A cleared body's parts come back empty, their memory kept, and write as new ones do.
+    #[test]
+    fn cleared_parts_come_back_empty() {
+        let input = b"header\nrow one\n";
+        let bytes = |s: &Spliced| s.slices(input).collect::<Vec<_>>().concat();
+        let mut out = Spliced::default();
+        let mut part = out.spare();
+        part.input(input, 7, 14);
+        part.own().extend_from_slice(&[b'x'; 1000]);
+        out.append(part);
+        out.clear();
+        assert!(out.is_empty() && bytes(&out).is_empty());
+        let mut again = out.spare();
+        assert!(again.is_empty() && again.own.capacity() >= 1000);
+        again.input(input, 0, 6);
+        again.own().extend_from_slice(b",c\n");
+        out.append(again);
+        assert_eq!(bytes(&out), b"header,c\n");
+        assert_eq!(out.len(), 9);
+        assert_eq!(out.spare().own.capacity(), 0, "only one part was kept");
     }
 
     #[test]
