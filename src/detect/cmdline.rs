@@ -20,7 +20,9 @@ pub fn split_args(line: &str) -> Vec<String> {
     // a multi-byte UTF-8 sequence, so a run of other bytes is copied whole. A run of
     // backslashes is counted, then judged by what follows it.
     let bytes = rest.as_bytes();
-    let mut current = String::new();
+    // One working buffer, as long as the rest of the line, so it never grows; each argument is
+    // copied out of it at its exact length (built in place, each grew one push at a time).
+    let mut current = String::with_capacity(rest.len());
     let mut in_arg = false;
     let mut in_quotes = false;
     let mut i = 0;
@@ -28,7 +30,8 @@ pub fn split_args(line: &str) -> Vec<String> {
         match bytes[i] {
             b' ' | b'\t' if !in_quotes => {
                 if in_arg {
-                    args.push(std::mem::take(&mut current));
+                    args.push(current.as_str().to_owned());
+                    current.clear();
                     in_arg = false;
                 }
                 i += 1;
@@ -81,7 +84,8 @@ pub fn split_args(line: &str) -> Vec<String> {
 /// Joins arguments into one command line the way Windows' own quoting does it (the inverse of
 /// [`split_args`] for arguments without quotes): an argument with blanks is quoted.
 pub fn join_args<S: AsRef<str>>(args: &[S]) -> String {
-    let mut line = String::new();
+    // Sized once: each argument, its two quotes and a blank at most.
+    let mut line = String::with_capacity(args.iter().map(|a| a.as_ref().len() + 3).sum());
     for (i, arg) in args.iter().enumerate() {
         let arg = arg.as_ref();
         if i > 0 {
