@@ -25,16 +25,23 @@ impl Described {
     }
 }
 
-/// Remembered task definitions (1,024 at most), and the buffer a new one is decoded into.
+/// Remembered task definitions (1,024 at most), and the buffers a new one is decoded and read
+/// into.
 pub struct TaskXmlMemo {
     memo: Memo<Described>,
     text: String,
+    reader: taskxml::Reader,
     actions: ActionMemo,
 }
 
 impl Default for TaskXmlMemo {
     fn default() -> Self {
-        TaskXmlMemo { memo: Memo::with_capacity(1024), text: String::new(), actions: ActionMemo::default() }
+        TaskXmlMemo {
+            memo: Memo::with_capacity(1024),
+            text: String::new(),
+            reader: taskxml::Reader::default(),
+            actions: ActionMemo::default(),
+        }
     }
 }
 
@@ -96,8 +103,8 @@ fn more_actions_reason(task: &TaskInfo) -> String {
     out
 }
 
-fn describe(text: &str, action_memo: Option<&mut ActionMemo>) -> Described {
-    let Some(mut xml) = taskxml::parse(text) else {
+fn describe(text: &str, reader: &mut taskxml::Reader, action_memo: Option<&mut ActionMemo>) -> Described {
+    let Some(mut xml) = reader.parse(text) else {
         return Described::none("task XML unreadable");
     };
     let mut task = TaskInfo::default();
@@ -159,13 +166,13 @@ pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: u32, memo: Option
         // Remembered by the stored bytes: a repeated definition is neither decoded nor parsed.
         (Some(stored), Some(memo)) => memo.memo.get_or_derive_keyed(stored, || {
             if view.get_into(field, &mut memo.text) {
-                describe(&memo.text, Some(&mut memo.actions))
+                describe(&memo.text, &mut memo.reader, Some(&mut memo.actions))
             } else {
                 Described::none("no task XML in the event")
             }
         }),
         _ => Arc::new(match view.get(field) {
-            Some(text) => describe(&text, None),
+            Some(text) => describe(&text, &mut taskxml::Reader::default(), None),
             None => Described::none("no task XML in the event"),
         }),
     };
@@ -255,11 +262,11 @@ mod tests {
             definition("S-1-5-18", false, "LeastPrivilege", &[("", "")]),
             definition("S-1-5-18", false, "LeastPrivilege", &[]),
         ];
-        let mut memo = ActionMemo::default();
+        let (mut memo, mut reader) = (ActionMemo::default(), taskxml::Reader::default());
         for round in 0..2 {
             for document in &documents {
-                let fresh = describe(document, None);
-                let remembered = describe(document, Some(&mut memo));
+                let fresh = describe(document, &mut taskxml::Reader::default(), None);
+                let remembered = describe(document, &mut reader, Some(&mut memo));
                 let (fresh_task, remembered_task) = (fresh.task.unwrap(), remembered.task.unwrap());
                 assert_eq!(remembered_task.indicators, fresh_task.indicators, "round {round}: {document}");
                 assert_eq!(remembered.normalized, fresh.normalized, "round {round}: {document}");
@@ -267,8 +274,10 @@ mod tests {
             }
         }
         // The first task and the third (hidden, two actions) share an action, not indicators.
-        let two = describe(&documents[2], Some(&mut memo)).task.unwrap().indicators;
+        let two = describe(&documents[2], &mut reader, Some(&mut memo)).task.unwrap().indicators;
         assert!(two.contains(&"multiple_actions") && two.contains(&"encoded_or_hidden_powershell"), "{two:?}");
-        assert!(!describe(&documents[0], Some(&mut memo)).task.unwrap().indicators.contains(&"hidden_task"));
+        assert!(
+            !describe(&documents[0], &mut reader, Some(&mut memo)).task.unwrap().indicators.contains(&"hidden_task")
+        );
     }
 }
