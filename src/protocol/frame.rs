@@ -34,6 +34,9 @@ const PREFAULT_MIN_BODY: usize = 16 << 20;
 /// The pieces such a body is read in, and how many the helper may fault in ahead of the read.
 const PREFAULT_PIECE: usize = 1 << 20;
 const PREFAULT_AHEAD: usize = 4;
+/// Of every this many pieces, the first is faulted in by the read itself, the others by the
+/// helper first: faulting a page in costs several times copying into it.
+const PREFAULT_CYCLE: usize = 3;
 /// The smallest page size of the platforms Splunk runs on: one store per page faults it in.
 const PAGE: usize = 4096;
 
@@ -44,17 +47,18 @@ fn with_headroom(len: usize) -> usize {
     len + len / 8
 }
 
-/// Reads `buf` in [`PREFAULT_PIECE`] pieces, the odd ones first touched by a helper thread;
-/// returns how many bytes were read (fewer than `buf.len()` only if the input ended).
+/// Reads `buf` in [`PREFAULT_PIECE`] pieces, most of them first touched by a helper thread
+/// (see [`PREFAULT_CYCLE`]); returns how many bytes were read (fewer than `buf.len()` only if
+/// the input ended).
 fn read_pieces<R: Read>(input: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
-    let (mut even, mut odd) = (Vec::new(), Vec::new());
+    let (mut own, mut helped) = (Vec::new(), Vec::new());
     for (i, piece) in buf.chunks_mut(PREFAULT_PIECE).enumerate() {
-        if i % 2 == 0 { even.push(piece) } else { odd.push(piece) }
+        if i % PREFAULT_CYCLE == 0 { own.push(piece) } else { helped.push(piece) }
     }
     std::thread::scope(|scope| {
         let (touched, ready) = std::sync::mpsc::sync_channel::<&mut [u8]>(PREFAULT_AHEAD);
         scope.spawn(move || {
-            for piece in odd {
+            for piece in helped {
                 for i in (0..piece.len()).step_by(PAGE) {
                     // An opaque value, so that the store is not dropped as redundant on memory
                     // known to be zero.
@@ -67,20 +71,22 @@ fn read_pieces<R: Read>(input: &mut R, buf: &mut [u8]) -> std::io::Result<usize>
             }
         });
         let mut got = 0;
-        for own in even {
-            let want = own.len();
-            let n = read_full(input, own)?;
-            got += n;
-            if n < want {
-                return Ok(got);
-            }
-            // The odd piece after this one, once touched; none after the last piece.
-            let Ok(piece) = ready.recv() else { break };
+        for piece in own {
             let want = piece.len();
             let n = read_full(input, piece)?;
             got += n;
             if n < want {
                 return Ok(got);
+            }
+            // The helper's pieces after this one, once touched; none after the last piece.
+            for _ in 1..PREFAULT_CYCLE {
+                let Ok(piece) = ready.recv() else { return Ok(got) };
+                let want = piece.len();
+                let n = read_full(input, piece)?;
+                got += n;
+                if n < want {
+                    return Ok(got);
+                }
             }
         }
         Ok(got)
@@ -211,7 +217,8 @@ impl<R: BufRead> FrameReader<R> {
     /// Why: a body much larger than any before lands in new pages, and the kernel allocates and
     /// zeroes each page when the read first touches it. For a 100 MB frame that is most of the
     /// read's time (about 60 of 80 ms here), on one core while the others wait for the body.
-    /// Here the body is read in pieces, in order, and every other piece is touched by a helper
+    /// Here the body is read in pieces, in order, and all but one of every [`PREFAULT_CYCLE`] are
+    /// touched by a helper
     /// thread at most [`PREFAULT_AHEAD`] pieces ahead of the read: a frame that ends early still
     /// costs about what was sent, as with [`FrameReader::read_exact_len`].
     fn read_body_prefaulted(&mut self, body: &mut Vec<u8>, len: u64, pos: FramePos) -> Result<(), ProtocolError> {
@@ -385,29 +392,42 @@ mod tests {
 
     #[test]
     fn large_bodies_read_with_prefaulting_arrive_whole_and_in_order() {
-        // Odd and even pieces, and a last piece that is partial; then a smaller frame that
+        // The read's own pieces and the helper's, and a last piece that is partial; then a
+        // smaller frame that
         // reuses the buffer, one more large one, and one past the buffer's headroom that is
         // read into a new buffer without prefaulting (less than twice the old one).
         let first = large_body(PREFAULT_MIN_BODY + 5 * PREFAULT_PIECE / 2 + 3);
         let second = b"small".to_vec();
         let third = large_body(PREFAULT_MIN_BODY + 1);
         let fourth = large_body(with_headroom(first.len()) + 1);
-        let input = [&first, &second, &third, &fourth].map(|body| frame(b"{}", body)).concat();
+        let bodies = [&first, &second, &third, &fourth];
+        let input = bodies.map(|body| frame(b"{}", body)).concat();
         let mut reader = FrameReader::new(std::io::BufReader::new(Trickle(&input)));
         let (mut m, mut b) = (Vec::new(), Vec::new());
-        for want in [&first, &second, &third, &fourth] {
+        for want in bodies {
             reader.read_frame(&mut m, &mut b).unwrap().unwrap();
             assert!(b == *want, "a body of {} bytes came back changed", want.len());
         }
         assert!(reader.read_frame(&mut m, &mut b).unwrap().is_none());
+        // Bodies whose last piece is each piece of a cycle, each into new memory.
+        for last in 0..PREFAULT_CYCLE {
+            let body = large_body(PREFAULT_MIN_BODY + last * PREFAULT_PIECE + PREFAULT_PIECE / 3);
+            let input = frame(b"{}", &body);
+            let mut b = Vec::new();
+            let mut reader = FrameReader::new(std::io::BufReader::new(Trickle(&input)));
+            reader.read_frame(&mut m, &mut b).unwrap().unwrap();
+            assert!(b == body, "a body ending in piece {last} of a cycle came back changed");
+        }
     }
 
     #[test]
     fn a_large_body_that_ends_early_is_reported_where_it_ended() {
         let len = PREFAULT_MIN_BODY + 3 * PREFAULT_PIECE;
         let body = large_body(len);
-        // Nothing; inside an even piece; at the end of one; inside an odd piece; one byte short.
-        for sent in [0, PREFAULT_PIECE / 2, PREFAULT_PIECE, 3 * PREFAULT_PIECE / 2, len - 1] {
+        // Nothing; inside the read's own piece; at its end; inside each of the helper's pieces
+        // of a cycle; at the end of a cycle; one byte short.
+        let piece = PREFAULT_PIECE;
+        for sent in [0, piece / 2, piece, 3 * piece / 2, 5 * piece / 2, 3 * piece, 7 * piece / 2, len - 1] {
             let mut input = format!("chunked 1.0,2,{len}\n{{}}").into_bytes();
             let header = input.len();
             input.extend_from_slice(&body[..sent]);
