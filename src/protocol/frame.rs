@@ -218,9 +218,8 @@ impl<R: BufRead> FrameReader<R> {
     /// zeroes each page when the read first touches it. For a 100 MB frame that is most of the
     /// read's time (about 60 of 80 ms here), on one core while the others wait for the body.
     /// Here the body is read in pieces, in order, and all but one of every [`PREFAULT_CYCLE`] are
-    /// touched by a helper
-    /// thread at most [`PREFAULT_AHEAD`] pieces ahead of the read: a frame that ends early still
-    /// costs about what was sent, as with [`FrameReader::read_exact_len`].
+    /// touched by a helper thread at most [`PREFAULT_AHEAD`] pieces ahead of the read: a frame
+    /// that ends early still costs about what was sent, as with [`FrameReader::read_exact_len`].
     fn read_body_prefaulted(&mut self, body: &mut Vec<u8>, len: u64, pos: FramePos) -> Result<(), ProtocolError> {
         // The old buffer goes first, so the peak is one body, not two. Zeroed memory this large
         // comes from the allocator as untouched pages (calloc, mmap), not as a memset.
