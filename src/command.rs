@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::allowlist::{self, Allowlist, Date};
-use crate::engine::{Engine, Scratch};
+use crate::engine::{ChunkStats, Engine, Scratch};
 use crate::error::CsvError;
 use crate::options::{AllowlistChoice, DEFAULT_ALLOWLIST, Options, SITE_ALLOWLIST};
 use crate::protocol::{Command, Level, Message, Processed, SearchInfo};
-use crate::record::Spliced;
+use crate::record::{Fill, Spliced};
 
 /// Where the allowlist comes from when the command runs.
 #[derive(Clone, Debug)]
@@ -102,16 +102,33 @@ impl Command for SearchCommand {
     fn process(&mut self, body: &[u8], out: &mut Spliced) -> Result<Processed, CsvError> {
         let Some(engine) = &self.engine else { return Ok(Processed::default()) };
         let stats = engine.process(body, out, &mut self.scratch)?;
-        let mut messages = Vec::new();
-        if stats.errors > 0 {
-            messages.push(Message::new(
+        Ok(processed(stats))
+    }
+
+    fn process_arriving(
+        &mut self,
+        body: &mut [u8],
+        fill: &mut Fill<'_>,
+        out: &mut Spliced,
+    ) -> Result<Processed, CsvError> {
+        let Some(engine) = &self.engine else { return Ok(Processed::default()) };
+        let stats = engine.process_arriving(body, fill, out, &mut self.scratch)?;
+        Ok(processed(stats))
+    }
+}
+
+/// What a chunk's counts tell Splunk: the records written, and a warning for events that could
+/// not be analysed.
+fn processed(stats: ChunkStats) -> Processed {
+    let mut messages = Vec::new();
+    if stats.errors > 0 {
+        messages.push(Message::new(
                 Level::Warn,
                 format!(
                     "systemtask: {} of {} events in this chunk could not be analysed; they pass through with systemtask_verdict=error and the reason in systemtask_reasons",
                     stats.errors, stats.records_in
                 ),
             ));
-        }
-        Ok(Processed { records: stats.records_out, messages })
     }
+    Processed { records: stats.records_out, messages }
 }

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::allowlist::Allowlist;
 use crate::detect::{self, Finding, TaskInfo, Verdict};
@@ -18,7 +18,7 @@ use crate::error::CsvError;
 use crate::event::{ColumnMap, EventFields, Field, FieldNames};
 use crate::options::Mode;
 use crate::output;
-use crate::record::{FieldSpan, RecordSink, RecordSpan, Scanner};
+use crate::record::{FieldSpan, Fill, RecordSink, RecordSpan, Scanner};
 
 /// Detection and suppression: what the command decides about one event.
 #[derive(Default)]
@@ -137,6 +137,9 @@ impl std::ops::AddAssign for ChunkStats {
 /// The records of one CSV body, each checked against the header's width.
 pub struct Records<'b> {
     body: &'b [u8],
+    /// Where `body` starts in the request's body: records of a part are read from the part
+    /// alone, and the reply refers to the request's body.
+    base: usize,
     scanner: Scanner<'b>,
     /// The header row and its column names.
     header: RecordSpan,
@@ -156,15 +159,17 @@ impl<'b> Records<'b> {
         }
         let names: Vec<Cow<'_, str>> = columns.iter().map(|c| String::from_utf8_lossy(c)).collect();
         let map = fields.resolve(&names);
-        Ok(Some(Records { body, scanner, header, columns, map }))
+        Ok(Some(Records { body, base: 0, scanner, header, columns, map }))
     }
 
-    /// The records of `body[start..end]` alone, `start` and `end` being record boundaries (or
-    /// presumed so: a scan that does not end cleanly at `end` fails, see [`Engine::process`]).
-    fn part(&self, start: usize, end: usize) -> Records<'b> {
+    /// The records of `part` alone, a part of the body that starts at `base` with a record
+    /// (or presumed so: a scan that does not end cleanly at the part's end fails, see
+    /// [`Engine::process`]), read with this header.
+    fn part(&self, base: usize, part: &'b [u8]) -> Records<'b> {
         Records {
-            body: self.body,
-            scanner: Scanner::resume(&self.body[..end], start),
+            body: part,
+            base,
+            scanner: Scanner::resume(part, 0),
             header: self.header,
             columns: self.columns.clone(),
             map: self.map.clone(),
@@ -230,26 +235,57 @@ impl Engine {
         out: &mut S,
         scratch: &mut Scratch,
     ) -> Result<ChunkStats, CsvError> {
-        let Some(mut records) = Records::new(body, &self.fields, &mut scratch.spans)? else {
-            return Ok(ChunkStats::default());
-        };
-        // Columns this command wrote on an earlier run are recomputed, never duplicated.
-        let keep: Vec<bool> = records.columns.iter().map(|c| !output::is_output_column(c)).collect();
-        if keep.iter().all(|&k| k) {
-            out.input(body, records.header.start, records.header.content_end);
-        } else {
-            write_kept(out.own(), body, &scratch.spans, &keep);
-        }
-        output::write_csv_header(out.own());
-        out.own().push(b'\n');
-
-        let first = records.position();
-        if body.len() >= self.parallel_min_body
-            && self.threads > 1
-            && let Some(stats) = self.process_parts(&records, first, &keep, out, scratch)
+        if self.splits(body.len())
+            && let Ok(Some(stats)) = self.process_split(Arrival::whole(body), out, scratch)
         {
             return Ok(stats);
         }
+        self.process_serial(body, out, scratch)
+    }
+
+    /// [`Engine::process`] for a body that is still arriving: `body` is its buffer, as long as
+    /// the body was declared, and `fill` reads its next bytes into a slice (0 once the input has
+    /// ended). A large body's parts are analysed as they arrive, while the rest is read: the
+    /// read, on one core, no longer comes before all the analysis. The body is read whole before
+    /// this returns. If it does not arrive whole, nothing is analysed (`Ok` with no records):
+    /// whoever reads the input reports why.
+    pub fn process_arriving<S: RecordSink + Default + Send>(
+        &self,
+        body: &mut [u8],
+        fill: &mut Fill<'_>,
+        out: &mut S,
+        scratch: &mut Scratch,
+    ) -> Result<ChunkStats, CsvError> {
+        if !self.splits(body.len()) {
+            if read_whole(body, fill) < body.len() {
+                return Ok(ChunkStats::default());
+            }
+            return self.process_serial(body, out, scratch);
+        }
+        match self.process_split(Arrival::reading(body, fill), out, scratch) {
+            Ok(Some(stats)) => Ok(stats),
+            Ok(None) => self.process_serial(body, out, scratch),
+            Err(Incomplete) => Ok(ChunkStats::default()),
+        }
+    }
+
+    /// Whether a body of `len` bytes is cut into parts for several threads.
+    fn splits(&self, len: usize) -> bool {
+        len >= self.parallel_min_body && self.threads > 1
+    }
+
+    /// The whole body on the caller's thread.
+    fn process_serial<S: RecordSink + ?Sized>(
+        &self,
+        body: &[u8],
+        out: &mut S,
+        scratch: &mut Scratch,
+    ) -> Result<ChunkStats, CsvError> {
+        let Some(mut records) = Records::new(body, &self.fields, &mut scratch.spans)? else {
+            return Ok(ChunkStats::default());
+        };
+        let keep = kept_columns(&records);
+        write_header(out, &records, &scratch.spans, &keep);
         // The output is the input plus the added columns: size it once instead of growing it
         // (the parts of a split body size their own).
         out.reserve_for(body.len());
@@ -258,65 +294,106 @@ impl Engine {
         Ok(stats)
     }
 
-    /// `body[first..]` cut into [`PARTS_PER_THREAD`] parts per thread, which the threads take in
-    /// turn, each into a sink of its own; once all are done, the sinks are appended in order.
-    /// `None` when a part failed: `out` is as it was, and the caller starts over on one thread.
+    /// The body cut into [`PARTS_PER_THREAD`] parts per thread as its bytes arrive ([`Cuts`]),
+    /// which the threads take in turn, each into a sink of its own; once all are done, the
+    /// header and the sinks are appended to `out` in order. The caller's thread reads the body
+    /// and cuts it, then takes parts too.
+    ///
+    /// `Ok(None)` when a part failed or the header could not be cut off: the body has arrived
+    /// whole, `out` is as it was, and the caller starts over on one thread. `Err` when the body
+    /// did not arrive whole.
     ///
     /// More parts than threads, because parts of equal bytes are not equal work (task events
     /// cost several times what a logon does): with one part per thread, one thread sat idle for
-    /// up to a quarter of a chunk. Each part's end is found by the thread that takes it
-    /// ([`Cuts`]), so every thread starts at once.
-    fn process_parts<S: RecordSink + Default + Send>(
+    /// up to a quarter of a chunk.
+    fn process_split<S: RecordSink + Default + Send>(
         &self,
-        records: &Records<'_>,
-        first: usize,
-        keep: &[bool],
+        mut body: Arrival<'_, '_>,
         out: &mut S,
         scratch: &mut Scratch,
-    ) -> Option<ChunkStats> {
-        let body = records.body;
-        let parts = self.threads * PARTS_PER_THREAD;
-        let board = Mutex::new(Cuts::new(body, first, parts));
-        let next = AtomicUsize::new(0);
+    ) -> Result<Option<ChunkStats>, Incomplete> {
+        // The header row, cut off first: every part is read with it.
+        let mut header_end = RecordEnd::default();
+        let header = loop {
+            if let Some(end) = header_end.find(body.arrived(), 0) {
+                break body.take(end);
+            }
+            if !body.more() {
+                return body.finish().map(|()| None);
+            }
+        };
+        let records = match Records::new(header, &self.fields, &mut scratch.spans) {
+            Ok(Some(records)) if records.position() == header.len() => records,
+            _ => return body.finish().map(|()| None),
+        };
+        let keep = kept_columns(&records);
+        let mut head = S::default();
+        write_header(&mut head, &records, &scratch.spans, &keep);
+
+        let mut cuts = Cuts::new(body.len(), header.len(), self.threads * PARTS_PER_THREAD);
+        let (send, receive) = std::sync::mpsc::channel::<(usize, &[u8])>();
+        let receive = Mutex::new(receive);
         let failed = AtomicBool::new(false);
         // Each part's sink, from those `out` kept from earlier chunks when it keeps them.
         let spares = Mutex::new(&mut *out);
-        // Part after part, until none is left or one failed: each part's start, sink and counts.
+        // Part after part, until none is left: each part's start, sink and counts (`None`: it
+        // failed). Once one failed, the others are passed over.
         let work = |scratch: &mut Scratch| {
             let mut done = Vec::new();
-            while !failed.load(Ordering::Relaxed) {
-                let part = next.fetch_add(1, Ordering::Relaxed);
-                // A poisoned lock (a panic while cutting, which cannot happen) ends the split.
-                let Some((start, end)) = board.lock().ok().and_then(|mut cuts| cuts.part(part)) else { break };
-                let Ok(mut sink) = spares.lock().map(|mut out| out.spare()) else { break };
-                sink.reserve_for(end - start);
-                let result = self.process_part(&mut records.part(start, end), &mut sink, keep, scratch);
+            // A poisoned lock (a panic while holding it, which cannot happen) ends the work.
+            while let Some((base, part)) = receive.lock().ok().and_then(|parts| parts.recv().ok()) {
+                if failed.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let Ok(mut sink) = spares.lock().map(|mut out| out.spare()) else {
+                    failed.store(true, Ordering::Relaxed);
+                    continue;
+                };
+                sink.reserve_for(part.len());
+                let result = self.process_part(&mut records.part(base, part), &mut sink, &keep, scratch);
                 failed.fetch_or(result.is_none(), Ordering::Relaxed);
-                done.push(result.map(|stats| (start, sink, stats)));
+                done.push(result.map(|stats| (base, sink, stats)));
             }
             done
         };
         scratch.workers.resize_with(self.threads - 1, Scratch::default);
         let mut workers = std::mem::take(&mut scratch.workers);
-        let parts = std::thread::scope(|scope| {
+        let (arrived, parts) = std::thread::scope(|scope| {
             let handles: Vec<_> = workers.iter_mut().map(|worker| scope.spawn(|| work(worker))).collect();
+            // Cut each part as soon as its bytes are in, and read on.
+            let arrived = loop {
+                while let Some(end) = cuts.next(body.arrived()) {
+                    let base = body.taken();
+                    // A worker that is gone has failed; its parts are not needed.
+                    let _ = send.send((base, body.take(end - base)));
+                }
+                if cuts.done() {
+                    break Ok(());
+                }
+                if !body.more() {
+                    break Err(Incomplete);
+                }
+            };
+            drop(send);
             let mut parts = work(scratch);
             for handle in handles {
                 // A worker that panicked outside the per-event guard fails like an error.
                 parts.extend(handle.join().unwrap_or_else(|_| vec![None]));
             }
-            parts
+            (arrived, parts)
         });
         scratch.workers = workers;
+        arrived?;
         // Every part done, or none is used.
-        let mut parts: Vec<_> = parts.into_iter().collect::<Option<_>>()?;
-        parts.sort_by_key(|&(start, ..)| start);
+        let Some(mut parts) = parts.into_iter().collect::<Option<Vec<_>>>() else { return Ok(None) };
+        parts.sort_by_key(|&(base, ..)| base);
         let mut stats = ChunkStats::default();
+        out.append(head);
         for (_, sink, part_stats) in parts {
             out.append(sink);
             stats += part_stats;
         }
-        Some(stats)
+        Ok(Some(stats))
     }
 
     /// One part's records into `out`; `None` on any error (see [`Engine::process`]).
@@ -355,7 +432,7 @@ impl Engine {
                 continue;
             }
             if keep_all {
-                out.input(body, record.start, record.content_end);
+                out.input(&body[record.start..record.content_end], records.base + record.start);
             } else {
                 write_kept(out.own(), body, &scratch.spans, keep);
             }
@@ -389,59 +466,191 @@ const MAX_THREADS: usize = 4;
 /// Parts per thread a large chunk is cut into (see [`Engine::process`]).
 pub const PARTS_PER_THREAD: usize = 8;
 
-/// The parts of `body[first..]` (`first` being a record start), found as they are asked for:
-/// each part ends just after the first `\n` past its share of the body that an even number of
-/// quotes precedes. The thread that takes a part finds its end (a share's quotes counted, about
-/// a millisecond for a 100 MB chunk's sixteenth), so that no thread waits for all the cuts.
-struct Cuts<'b> {
-    body: &'b [u8],
-    /// The cuts found so far, the first being `first`; the body's end once it is reached.
-    cuts: Vec<usize>,
-    /// How far the search has looked, and the quotes in `body[first..at]`.
-    at: usize,
-    quotes: usize,
-    /// Each part's share of the body, and the most parts.
-    step: usize,
-    parts: usize,
+/// The body did not arrive whole: the input ended or failed first.
+#[derive(Debug)]
+struct Incomplete;
+
+/// Reads `buf` whole from `fill`; how many bytes arrived (fewer only if the input ended).
+fn read_whole(buf: &mut [u8], fill: &mut Fill<'_>) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        match fill(&mut buf[got..]) {
+            Ok(n) if n > 0 => got += n,
+            _ => break,
+        }
+    }
+    got
 }
 
-impl<'b> Cuts<'b> {
-    /// Up to `parts` parts of about equal bytes.
-    fn new(body: &'b [u8], first: usize, parts: usize) -> Self {
-        let step = (body.len() - first) / parts.max(1);
-        Cuts { body, cuts: vec![first], at: first, quotes: 0, step, parts }
+/// The most a body is read by at a time before its arrived bytes are cut: parts start to be
+/// analysed while the rest is read.
+const ARRIVAL_STEP: usize = 1 << 20;
+
+/// A body's bytes as the analysis gets them: all in memory, or read into its buffer as it goes.
+/// Parts are taken off its front, in order, once their bytes have arrived.
+struct Arrival<'b, 'f> {
+    /// The bytes not yet taken; of these, the first `arrived` are in.
+    rest: Rest<'b>,
+    arrived: usize,
+    /// Bytes taken so far, and the body's length.
+    taken: usize,
+    len: usize,
+    fill: Option<&'f mut Fill<'f>>,
+}
+
+enum Rest<'b> {
+    Whole(&'b [u8]),
+    Reading(&'b mut [u8]),
+}
+
+impl<'b, 'f> Arrival<'b, 'f> {
+    fn whole(body: &'b [u8]) -> Self {
+        Arrival { arrived: body.len(), taken: 0, len: body.len(), rest: Rest::Whole(body), fill: None }
     }
 
-    /// The bounds of part `i`; `None` if there is no such part.
-    fn part(&mut self, i: usize) -> Option<(usize, usize)> {
-        while self.cuts.len() <= i + 1 && self.cuts.last() != Some(&self.body.len()) {
-            let cut = self.next_cut();
-            self.cuts.push(cut);
-        }
-        self.cuts.get(i..i + 2).map(|bounds| (bounds[0], bounds[1]))
+    fn reading(buf: &'b mut [u8], fill: &'f mut Fill<'f>) -> Self {
+        Arrival { arrived: 0, taken: 0, len: buf.len(), rest: Rest::Reading(buf), fill: Some(fill) }
     }
 
-    /// The next cut after the last one, or the body's end.
-    fn next_cut(&mut self) -> usize {
-        let body = self.body;
-        if self.cuts.len() == self.parts {
-            return body.len();
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn taken(&self) -> usize {
+        self.taken
+    }
+
+    /// The bytes that are in and not taken yet.
+    fn arrived(&self) -> &[u8] {
+        match &self.rest {
+            Rest::Whole(rest) => &rest[..self.arrived],
+            Rest::Reading(rest) => &rest[..self.arrived],
         }
-        let target = (self.cuts[0] + self.cuts.len() * self.step).min(body.len());
-        if target > self.at {
-            self.quotes += count_quotes(&body[self.at..target]);
-            self.at = target;
+    }
+
+    /// Takes the first `n` arrived bytes off the front.
+    fn take(&mut self, n: usize) -> &'b [u8] {
+        assert!(n <= self.arrived, "a part is taken only once it has arrived");
+        let part = match &mut self.rest {
+            Rest::Whole(rest) => {
+                let (part, tail) = rest.split_at(n);
+                *rest = tail;
+                part
+            }
+            Rest::Reading(rest) => {
+                let (part, tail) = std::mem::take(rest).split_at_mut(n);
+                *rest = tail;
+                &*part
+            }
+        };
+        self.arrived -= n;
+        self.taken += n;
+        part
+    }
+
+    /// Reads more of the body; `false` when nothing more will arrive (all has, or the input
+    /// ended or failed).
+    fn more(&mut self) -> bool {
+        let (Rest::Reading(rest), Some(fill)) = (&mut self.rest, &mut self.fill) else { return false };
+        let end = rest.len().min(self.arrived + ARRIVAL_STEP);
+        if self.arrived == end {
+            return false;
         }
-        while self.at < body.len() {
-            let b = body[self.at];
+        match fill(&mut rest[self.arrived..end]) {
+            Ok(n) if n > 0 => {
+                self.arrived += n;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Reads the rest of the body; `Err` if it does not arrive whole.
+    fn finish(&mut self) -> Result<(), Incomplete> {
+        while self.more() {}
+        if self.taken + self.arrived == self.len { Ok(()) } else { Err(Incomplete) }
+    }
+}
+
+/// Finds where a record ends: just after the first `\n` that an even number of quotes
+/// precedes, from a record start on, over bytes that arrive piece by piece.
+#[derive(Default)]
+struct RecordEnd {
+    /// How far the search has looked (a body offset), and the quotes it passed.
+    at: usize,
+    quotes: usize,
+}
+
+impl RecordEnd {
+    /// The end, if it is among `arrived`, the bytes from body offset `start` on that are in.
+    fn find(&mut self, arrived: &[u8], start: usize) -> Option<usize> {
+        while let Some(&b) = arrived.get(self.at - start) {
             self.at += 1;
             if b == b'"' {
                 self.quotes += 1;
             } else if b == b'\n' && self.quotes.is_multiple_of(2) {
-                return self.at;
+                return Some(self.at);
             }
         }
-        body.len()
+        None
+    }
+}
+
+/// The parts of a body's records (from `first`, a record start), found as its bytes arrive:
+/// each part ends at the first record end ([`RecordEnd`]) past its share of the body; the last
+/// at the body's end. The share's quotes are counted a block at a time, then the record end is
+/// looked for byte by byte.
+struct Cuts {
+    first: usize,
+    len: usize,
+    /// Each part's share of the body, the most parts, and the parts cut so far.
+    step: usize,
+    parts: usize,
+    made: usize,
+    /// Where the next part starts, and the search for its end.
+    start: usize,
+    end: RecordEnd,
+}
+
+impl Cuts {
+    /// Up to `parts` parts of about equal bytes.
+    fn new(len: usize, first: usize, parts: usize) -> Self {
+        let step = (len - first) / parts.max(1);
+        Cuts { first, len, step, parts, made: 0, start: first, end: RecordEnd { at: first, quotes: 0 } }
+    }
+
+    /// Whether every part has been cut.
+    fn done(&self) -> bool {
+        self.made == self.parts || self.start == self.len
+    }
+
+    /// The end of the next part, if its bytes have arrived: `arrived` are the bytes from where
+    /// it starts on that are in.
+    fn next(&mut self, arrived: &[u8]) -> Option<usize> {
+        if self.done() {
+            return None;
+        }
+        let start = self.start;
+        let all_in = start + arrived.len() == self.len;
+        let cut = if self.made + 1 == self.parts {
+            all_in.then_some(self.len)?
+        } else {
+            let target = (self.first + (self.made + 1) * self.step).min(self.len);
+            if target > self.end.at {
+                let upto = target.min(start + arrived.len());
+                self.end.quotes += count_quotes(&arrived[self.end.at - start..upto - start]);
+                self.end.at = upto;
+            }
+            match self.end.find(arrived, start) {
+                Some(cut) => cut,
+                None if all_in => self.len,
+                None => return None,
+            }
+        };
+        self.made += 1;
+        self.start = cut;
+        self.end = RecordEnd { at: cut, quotes: 0 };
+        Some(cut)
     }
 }
 
@@ -457,6 +666,25 @@ fn count_quotes(bytes: &[u8]) -> usize {
         quotes += usize::from(block.iter().fold(0u8, |n, &b| n + u8::from(b == b'"')));
     }
     quotes + blocks.remainder().iter().filter(|&&b| b == b'"').count()
+}
+
+/// Which of the body's columns are written back: columns this command wrote on an earlier run
+/// are recomputed, never duplicated.
+fn kept_columns(records: &Records<'_>) -> Vec<bool> {
+    records.columns.iter().map(|c| !output::is_output_column(c)).collect()
+}
+
+/// The header row of the reply: the kept columns (`spans` holding the header's field spans),
+/// then the command's.
+fn write_header<S: RecordSink + ?Sized>(out: &mut S, records: &Records<'_>, spans: &[FieldSpan], keep: &[bool]) {
+    let header = records.header;
+    if keep.iter().all(|&k| k) {
+        out.input(&records.body[header.start..header.content_end], records.base + header.start);
+    } else {
+        write_kept(out.own(), records.body, spans, keep);
+    }
+    output::write_csv_header(out.own());
+    out.own().push(b'\n');
 }
 
 fn write_kept(out: &mut Vec<u8>, body: &[u8], spans: &[FieldSpan], keep: &[bool]) {
@@ -562,6 +790,24 @@ mod tests {
         assert_eq!(policy.evaluate(&ok, Some(&mut memo)).map(|f| f.verdict), Some(Verdict::Alert));
     }
 
+    /// The parts [`Cuts`] finds in `body` (records from `first`), its bytes arriving `piece` at
+    /// a time: each part's (start, end).
+    fn cuts_arriving(body: &[u8], first: usize, parts: usize, piece: usize) -> Vec<(usize, usize)> {
+        let mut cuts = Cuts::new(body.len(), first, parts);
+        let (mut found, mut start, mut arrived) = (Vec::new(), first, first);
+        loop {
+            while let Some(end) = cuts.next(&body[start..arrived]) {
+                found.push((start, end));
+                start = end;
+            }
+            if cuts.done() {
+                return found;
+            }
+            assert!(arrived < body.len(), "all arrived and the cuts not done: {found:?}");
+            arrived = (arrived + piece).min(body.len());
+        }
+    }
+
     /// Parts cover the records after the header exactly, in order, each ending at a record end
     /// (never at a newline inside quotes), at most the number asked for.
     #[test]
@@ -572,8 +818,11 @@ mod tests {
         let ends: Vec<usize> =
             records.iter().scan(header.len(), |at, r| Some(std::mem::replace(at, *at + r.len()) + r.len())).collect();
         for parts in [1, 2, 3, 8, 16, 100] {
-            let mut cuts = Cuts::new(body.as_bytes(), header.len(), parts);
-            let found: Vec<_> = (0..).map_while(|i| cuts.part(i)).collect();
+            let found = cuts_arriving(body.as_bytes(), header.len(), parts, body.len());
+            // The same cuts, whatever pieces the body arrives in.
+            for piece in [1, 2, 5, 9] {
+                assert_eq!(cuts_arriving(body.as_bytes(), header.len(), parts, piece), found, "{parts} parts, {piece}");
+            }
             assert!(!found.is_empty() && found.len() <= parts, "{parts} parts: {found:?}");
             assert_eq!(found[0].0, header.len());
             assert_eq!(found.last().map(|p| p.1), Some(body.len()));

@@ -97,6 +97,30 @@ fn through_spliced(engine: &Engine, body: &[u8]) -> Result<(Vec<u8>, u64), Strin
     Ok(second)
 }
 
+/// A reader of `body` that hands out at most `piece` bytes a call and ends after `sent` bytes.
+fn arriving(body: &[u8], piece: usize, sent: usize) -> impl FnMut(&mut [u8]) -> std::io::Result<usize> + '_ {
+    let mut at = 0;
+    move |buf: &mut [u8]| {
+        let n = buf.len().min(piece).min(sent - at);
+        buf[..n].copy_from_slice(&body[at..at + n]);
+        at += n;
+        Ok(n)
+    }
+}
+
+/// As a session analyses a body: while it arrives, `piece` bytes at a time, into a reply.
+fn through_arriving(engine: &Engine, body: &[u8], piece: usize) -> Result<(Vec<u8>, u64, u64), String> {
+    let (mut spliced, mut buf) = (Spliced::default(), vec![0; body.len()]);
+    let mut fill = arriving(body, piece, body.len());
+    let stats = engine
+        .process_arriving(&mut buf, &mut fill, &mut spliced, &mut Scratch::default())
+        .map_err(|e| e.to_string())?;
+    assert_eq!(buf, body, "the body is read whole");
+    let mut out = Vec::new();
+    spliced.write_to(body, &mut out).unwrap();
+    Ok((out, stats.records_out, stats.parts))
+}
+
 fn assert_same_on_any_threads(body: &[u8]) {
     for mode in [Mode::Tag, Mode::Alerts] {
         let one = through_vec(&engine(mode, 1), body);
@@ -104,6 +128,10 @@ fn assert_same_on_any_threads(body: &[u8]) {
             let many = engine(mode, threads);
             assert_eq!(through_vec(&many, body), one, "Vec sink, {threads} threads, {mode:?}");
             assert_eq!(through_spliced(&many, body), one, "spliced sink, {threads} threads, {mode:?}");
+            for piece in [1, 7, 4096, usize::MAX] {
+                let arrived = through_arriving(&many, body, piece).map(|(out, records, _)| (out, records));
+                assert_eq!(arrived, one, "arriving {piece} bytes at a time, {threads} threads, {mode:?}");
+            }
         }
     }
 }
@@ -117,6 +145,8 @@ fn well_formed_bodies_split_into_the_same_output() {
     assert_eq!(parts(&engine(Mode::Tag, 1), &body), 1);
     for threads in [2, 3, 4] {
         assert_eq!(parts(&engine(Mode::Tag, threads), &body), split_into(threads));
+        // The same parts when they are cut as the body arrives.
+        assert_eq!(through_arriving(&engine(Mode::Tag, threads), &body, 1000).unwrap().2, split_into(threads));
     }
     // Below the threshold a body stays on one thread.
     let small = &body[..body[..SPLIT_FROM / 2].iter().rposition(|&b| b == b'\n').unwrap() + 1];
@@ -156,6 +186,28 @@ fn an_error_in_a_later_part_names_the_same_record_and_offset() {
         assert!(one.is_err(), "the body is malformed");
         for threads in [2, 4] {
             assert_eq!(through_vec(&engine(Mode::Tag, threads), &body), one, "{threads} threads");
+            let arrived =
+                through_arriving(&engine(Mode::Tag, threads), &body, 4096).map(|(out, records, _)| (out, records));
+            assert_eq!(arrived, one, "arriving, {threads} threads");
+        }
+    }
+}
+
+/// A body cut short while it arrives: nothing is analysed and nothing is written, wherever it
+/// ends (in the header, at a part's end, inside a record), on one thread or several.
+#[test]
+fn a_body_that_stops_arriving_yields_nothing() {
+    let body = body(&[0, 1, 2], &[]);
+    let header = COLUMNS.len() + 1;
+    for sent in [0, 3, header, header + 1, body.len() / 2, body.len() - 1] {
+        for threads in [1, 2, 3] {
+            let mut spliced = Spliced::default();
+            let mut fill = arriving(&body, 500, sent);
+            let stats = engine(Mode::Tag, threads)
+                .process_arriving(&mut vec![0; body.len()], &mut fill, &mut spliced, &mut Scratch::default())
+                .unwrap();
+            assert_eq!((stats.records_in, stats.records_out), (0, 0), "sent {sent}, {threads} threads");
+            assert!(spliced.is_empty(), "sent {sent}, {threads} threads: something was written");
         }
     }
 }

@@ -9,17 +9,17 @@
 //! - a body is at most [`MAX_BODY`]: 50,000 events of 20 KB (the common `maxresultrows` with
 //!   large task XML) is 1 GB; larger frames are refused rather than risking the host's memory.
 //!
-//! A body buffer is reserved at its declared length (and an eighth more, for the next frames),
-//! once checked against the bound: reserved but unwritten memory is address space, not resident
-//! memory, so a frame that declares a large length and then ends early costs what was sent; a
-//! real frame is read without the copies of a growing buffer. A large body that needs new memory
-//! has its pages faulted in on a second thread a bounded distance ahead of the read, so the same
-//! holds.
+//! A body buffer is taken at its declared length (and an eighth more, for the next frames), once
+//! checked against the bound, as zeroed memory: the allocator hands that out as untouched pages,
+//! which are address space, not resident memory, so a frame that declares a large length and
+//! then ends early costs what was sent; a real frame is read without the copies of a growing
+//! buffer. The body is read while the command analyses what has arrived
+//! ([`FrameReader::read_body_with`]).
 
 use std::io::{BufRead, Read, Write};
 
 use crate::error::ProtocolError;
-use crate::record::Spliced;
+use crate::record::{Fill, Spliced};
 
 pub const MAX_HEADER_LINE: usize = 64;
 pub const MAX_METADATA: u64 = 64 << 20;
@@ -27,84 +27,11 @@ pub const MAX_BODY: u64 = 1 << 30;
 
 const PREFIX: &[u8] = b"chunked 1.0,";
 
-/// A body from this size up, twice as large as the buffer or more, is read with its pages
-/// faulted in on a second thread ([`FrameReader::read_body_prefaulted`]); below it, a thread
-/// costs more than it saves.
-const PREFAULT_MIN_BODY: usize = 16 << 20;
-/// The pieces such a body is read in, and how many the helper may fault in ahead of the read.
-const PREFAULT_PIECE: usize = 1 << 20;
-const PREFAULT_AHEAD: usize = 4;
-/// Of every this many pieces, the first is faulted in by the read itself, the others by the
-/// helper first: faulting a page in costs several times copying into it.
-const PREFAULT_CYCLE: usize = 3;
-/// The smallest page size of the platforms Splunk runs on: one store per page faults it in.
-const PAGE: usize = 4096;
-
 /// The capacity a new buffer for `len` bytes is taken with: an eighth more, because the frames
 /// of one search differ in size by a few percent, and a buffer that fits the next one is reused
 /// rather than taken (and faulted in) again. Headroom never written is address space, not memory.
 fn with_headroom(len: usize) -> usize {
     len + len / 8
-}
-
-/// Reads `buf` in [`PREFAULT_PIECE`] pieces, most of them first touched by a helper thread
-/// (see [`PREFAULT_CYCLE`]); returns how many bytes were read (fewer than `buf.len()` only if
-/// the input ended).
-fn read_pieces<R: Read>(input: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
-    let (mut own, mut helped) = (Vec::new(), Vec::new());
-    for (i, piece) in buf.chunks_mut(PREFAULT_PIECE).enumerate() {
-        if i % PREFAULT_CYCLE == 0 { own.push(piece) } else { helped.push(piece) }
-    }
-    std::thread::scope(|scope| {
-        let (touched, ready) = std::sync::mpsc::sync_channel::<&mut [u8]>(PREFAULT_AHEAD);
-        scope.spawn(move || {
-            for piece in helped {
-                for i in (0..piece.len()).step_by(PAGE) {
-                    // An opaque value, so that the store is not dropped as redundant on memory
-                    // known to be zero.
-                    piece[i] = std::hint::black_box(0);
-                }
-                // The read stopped early: nothing more to touch.
-                if touched.send(piece).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut got = 0;
-        for piece in own {
-            let want = piece.len();
-            let n = read_full(input, piece)?;
-            got += n;
-            if n < want {
-                return Ok(got);
-            }
-            // The helper's pieces after this one, once touched; none after the last piece.
-            for _ in 1..PREFAULT_CYCLE {
-                let Ok(piece) = ready.recv() else { return Ok(got) };
-                let want = piece.len();
-                let n = read_full(input, piece)?;
-                got += n;
-                if n < want {
-                    return Ok(got);
-                }
-            }
-        }
-        Ok(got)
-    })
-}
-
-/// Reads until `buf` is full or the input ends; how many bytes were read.
-fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match input.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// Reads frames into reused buffers and counts frames and stream bytes for error positions.
@@ -135,8 +62,16 @@ impl<R: BufRead> FrameReader<R> {
         metadata: &mut Vec<u8>,
         body: &mut Vec<u8>,
     ) -> Result<Option<FramePos>, ProtocolError> {
+        let Some((pos, len)) = self.read_head(metadata)? else { return Ok(None) };
+        self.read_body_with(body, len, pos, |_, _| ())?;
+        Ok(Some(pos))
+    }
+
+    /// Reads one frame's header line and its metadata (into `metadata`, cleared): where the
+    /// frame is and its body's declared length, which is read next with
+    /// [`FrameReader::read_body_with`]. `None` at a clean end of input.
+    pub fn read_head(&mut self, metadata: &mut Vec<u8>) -> Result<Option<(FramePos, u64)>, ProtocolError> {
         metadata.clear();
-        body.clear();
         let pos = FramePos { frame: self.frames + 1, offset: self.offset };
         if !self.read_header_line(pos)? {
             return Ok(None);
@@ -161,13 +96,67 @@ impl<R: BufRead> FrameReader<R> {
             });
         }
         self.read_exact_len(metadata, m, pos, "metadata")?;
-        if b as usize >= PREFAULT_MIN_BODY && body.capacity() < b as usize / 2 {
-            self.read_body_prefaulted(body, b, pos)?;
-        } else {
-            self.read_exact_len(body, b, pos, "body")?;
+        Ok(Some((pos, b)))
+    }
+
+    /// Reads the body of the frame whose head was just read (`len` bytes, at `pos`) while
+    /// `consume` works on it: `consume` gets the body's buffer, `len` bytes long, and a reader
+    /// of its next bytes, and may read as far as it likes; what it leaves is read after it.
+    /// `body` holds the body afterwards. If the input ends or fails first, that is the error,
+    /// whatever `consume` returned.
+    ///
+    /// A buffer too small is replaced, not grown: zeroed memory this large comes from the
+    /// allocator as untouched pages (calloc, mmap), so a frame that declares a large length
+    /// and then ends early costs about what was sent, and a buffer that is large enough is not
+    /// cleared first.
+    pub fn read_body_with<T>(
+        &mut self,
+        body: &mut Vec<u8>,
+        len: u64,
+        pos: FramePos,
+        consume: impl FnOnce(&mut [u8], &mut Fill<'_>) -> T,
+    ) -> Result<T, ProtocolError> {
+        // `len` was checked against MAX_BODY by `read_head`.
+        let len = len as usize;
+        if body.capacity() < len {
+            // The old buffer goes first, so the peak is one body, not two.
+            *body = Vec::new();
+            *body = vec![0u8; with_headroom(len)];
         }
+        // Bytes of an earlier body are kept rather than cleared: they are read over.
+        body.resize(len, 0);
+        let input = &mut self.input;
+        // Bytes read so far; `consume` reads them in order, into the buffer's front.
+        let got = std::cell::Cell::new(0usize);
+        let mut failure = None;
+        let mut fill = |buf: &mut [u8]| loop {
+            if failure.is_some() {
+                return Ok(0);
+            }
+            match input.read(buf) {
+                Ok(n) => {
+                    got.set(got.get() + n);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let kind = e.kind();
+                    failure = Some(e);
+                    return Err(kind.into());
+                }
+            }
+        };
+        let consumed = consume(body, &mut fill);
+        // Whatever `consume` left unread.
+        while got.get() < len && matches!(fill(&mut body[got.get()..]), Ok(n) if n > 0) {}
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
+        let got = got.get();
+        body.truncate(got);
+        self.count_read(got as u64, len as u64, pos, "body")?;
         self.frames += 1;
-        Ok(Some(pos))
+        Ok(consumed)
     }
 
     /// Reads and discards everything left, so Splunk never sees a closed pipe.
@@ -211,25 +200,6 @@ impl<R: BufRead> FrameReader<R> {
         }
     }
 
-    /// Reads a body of `len` bytes into fresh memory, faulting its pages in on a second thread
-    /// as the read goes.
-    ///
-    /// Why: a body much larger than any before lands in new pages, and the kernel allocates and
-    /// zeroes each page when the read first touches it. For a 100 MB frame that is most of the
-    /// read's time (about 60 of 80 ms here), on one core while the others wait for the body.
-    /// Here the body is read in pieces, in order, and all but one of every [`PREFAULT_CYCLE`] are
-    /// touched by a helper thread at most [`PREFAULT_AHEAD`] pieces ahead of the read: a frame
-    /// that ends early still costs about what was sent, as with [`FrameReader::read_exact_len`].
-    fn read_body_prefaulted(&mut self, body: &mut Vec<u8>, len: u64, pos: FramePos) -> Result<(), ProtocolError> {
-        // The old buffer goes first, so the peak is one body, not two. Zeroed memory this large
-        // comes from the allocator as untouched pages (calloc, mmap), not as a memset.
-        *body = Vec::new();
-        *body = vec![0u8; with_headroom(len as usize)];
-        let got = read_pieces(&mut self.input, &mut body[..len as usize])?;
-        body.truncate(got);
-        self.count_read(got as u64, len, pos, "body")
-    }
-
     fn read_exact_len(
         &mut self,
         buf: &mut Vec<u8>,
@@ -240,9 +210,9 @@ impl<R: BufRead> FrameReader<R> {
         if len == 0 {
             return Ok(());
         }
-        // `len` was checked against MAX_METADATA / MAX_BODY by the caller. A buffer too small is
-        // freed before the larger one is taken: it is empty, and growing it in place would have
-        // the allocator copy its whole old capacity and hold both at once.
+        // `len` was checked against MAX_METADATA by the caller. A buffer too small is freed
+        // before the larger one is taken: it is empty, and growing it in place would have the
+        // allocator copy its whole old capacity and hold both at once.
         if buf.capacity() < len as usize {
             *buf = Vec::new();
             buf.reserve(with_headroom(len as usize));
@@ -390,16 +360,14 @@ mod tests {
     }
 
     #[test]
-    fn large_bodies_read_with_prefaulting_arrive_whole_and_in_order() {
-        // The read's own pieces and the helper's, and a last piece that is partial; then a
-        // smaller frame that
-        // reuses the buffer, one more large one, and one past the buffer's headroom that is
-        // read into a new buffer without prefaulting (less than twice the old one).
-        let first = large_body(PREFAULT_MIN_BODY + 5 * PREFAULT_PIECE / 2 + 3);
+    fn large_bodies_arrive_whole_and_in_order() {
+        // A large body, a smaller frame that reuses the buffer, one more large one, one past
+        // the buffer's headroom (read into a new buffer), and an empty one.
+        let first = large_body((16 << 20) + 3);
         let second = b"small".to_vec();
-        let third = large_body(PREFAULT_MIN_BODY + 1);
+        let third = large_body((16 << 20) + 1);
         let fourth = large_body(with_headroom(first.len()) + 1);
-        let bodies = [&first, &second, &third, &fourth];
+        let bodies = [&first, &second, &third, &fourth, &Vec::new()];
         let input = bodies.map(|body| frame(b"{}", body)).concat();
         let mut reader = FrameReader::new(std::io::BufReader::new(Trickle(&input)));
         let (mut m, mut b) = (Vec::new(), Vec::new());
@@ -408,25 +376,13 @@ mod tests {
             assert!(b == *want, "a body of {} bytes came back changed", want.len());
         }
         assert!(reader.read_frame(&mut m, &mut b).unwrap().is_none());
-        // Bodies whose last piece is each piece of a cycle, each into new memory.
-        for last in 0..PREFAULT_CYCLE {
-            let body = large_body(PREFAULT_MIN_BODY + last * PREFAULT_PIECE + PREFAULT_PIECE / 3);
-            let input = frame(b"{}", &body);
-            let mut b = Vec::new();
-            let mut reader = FrameReader::new(std::io::BufReader::new(Trickle(&input)));
-            reader.read_frame(&mut m, &mut b).unwrap().unwrap();
-            assert!(b == body, "a body ending in piece {last} of a cycle came back changed");
-        }
     }
 
     #[test]
     fn a_large_body_that_ends_early_is_reported_where_it_ended() {
-        let len = PREFAULT_MIN_BODY + 3 * PREFAULT_PIECE;
+        let len = (16 << 20) + 3;
         let body = large_body(len);
-        // Nothing; inside the read's own piece; at its end; inside each of the helper's pieces
-        // of a cycle; at the end of a cycle; one byte short.
-        let piece = PREFAULT_PIECE;
-        for sent in [0, piece / 2, piece, 3 * piece / 2, 5 * piece / 2, 3 * piece, 7 * piece / 2, len - 1] {
+        for sent in [0, 1, 7_777, 1 << 20, len - 1] {
             let mut input = format!("chunked 1.0,2,{len}\n{{}}").into_bytes();
             let header = input.len();
             input.extend_from_slice(&body[..sent]);
@@ -435,5 +391,70 @@ mod tests {
             let want = format!("frame 1 at byte {}: input ended after {sent} of {len} declared body", header + sent);
             assert!(err.starts_with(&want), "sent {sent}: {err}");
         }
+    }
+
+    /// What the consumer reads arrives in order at the buffer's front; what it leaves is read
+    /// after it, and the next frame follows.
+    #[test]
+    fn a_body_read_in_part_by_its_consumer_arrives_whole() {
+        let body = large_body(100_000);
+        let input = [frame(b"{}", &body), frame(b"{}", b"next")].concat();
+        for stop in [0, 1, 7_777, 50_000, 100_000] {
+            let mut reader = FrameReader::new(std::io::BufReader::new(Trickle(&input)));
+            let (pos, len) = reader.read_head(&mut Vec::new()).unwrap().unwrap();
+            let mut b = Vec::new();
+            let seen = reader
+                .read_body_with(&mut b, len, pos, |buf, fill| {
+                    assert_eq!(buf.len(), body.len());
+                    let mut got = 0;
+                    while got < stop {
+                        got += fill(&mut buf[got..stop]).unwrap();
+                    }
+                    buf[..got].to_vec()
+                })
+                .unwrap();
+            assert!(seen == body[..stop], "stop {stop}: the consumer saw other bytes");
+            assert!(b == body, "stop {stop}: the body came back changed");
+            let mut next = Vec::new();
+            reader.read_frame(&mut Vec::new(), &mut next).unwrap().unwrap();
+            assert_eq!(next, b"next");
+        }
+    }
+
+    /// An input that fails inside a body: the consumer's reads fail, and the failure, not the
+    /// consumer's result, is the frame's error.
+    #[test]
+    fn a_failed_read_inside_a_body_is_the_error() {
+        struct Failing<'a>(&'a [u8]);
+        impl Read for Failing<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "gone"));
+                }
+                let n = buf.len().min(self.0.len()).min(100);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let input = format!("chunked 1.0,2,1000\n{{}}{}", "x".repeat(300)).into_bytes();
+        let mut reader = FrameReader::new(std::io::BufReader::new(Failing(&input)));
+        let (pos, len) = reader.read_head(&mut Vec::new()).unwrap().unwrap();
+        let mut failures = 0;
+        let err = reader
+            .read_body_with(&mut Vec::new(), len, pos, |buf, fill| {
+                let mut got = 0;
+                loop {
+                    match fill(&mut buf[got..]) {
+                        Ok(0) => break,
+                        Ok(n) => got += n,
+                        Err(_) => failures += 1,
+                    }
+                }
+                got
+            })
+            .unwrap_err();
+        assert_eq!(failures, 1, "the consumer is told once, then the body ends");
+        assert!(err.to_string().contains("gone"), "{err}");
     }
 }

@@ -72,6 +72,27 @@ pub trait Command {
     /// Transforms one chunk's CSV body into `out` (cleared by the caller; its spans refer to
     /// `body`). A header-only or empty body yields 0 records.
     fn process(&mut self, body: &[u8], out: &mut crate::record::Spliced) -> Result<Processed, crate::error::CsvError>;
+
+    /// [`Command::process`] for a body that is still arriving: `body` is its buffer, as long
+    /// as the body was declared, and `fill` reads its next bytes, in order, into the front of
+    /// what is not yet read (0 once the input has ended). The session reads whatever is left
+    /// unread after this returns, and if the body does not arrive whole the result is not used.
+    /// By default: the body read whole, then processed.
+    fn process_arriving(
+        &mut self,
+        body: &mut [u8],
+        fill: &mut crate::record::Fill<'_>,
+        out: &mut crate::record::Spliced,
+    ) -> Result<Processed, crate::error::CsvError> {
+        let mut got = 0;
+        while got < body.len() {
+            match fill(&mut body[got..]) {
+                Ok(n) if n > 0 => got += n,
+                _ => return Ok(Processed::default()),
+            }
+        }
+        self.process(body, out)
+    }
 }
 
 /// What one chunk produced besides its body.

@@ -84,7 +84,7 @@ fn drive<R: BufRead, W: Write, C: Command>(
 
     let mut chunk = 0u64;
     loop {
-        let Some(pos) = reader.read_frame(&mut metadata, &mut body)? else {
+        let Some((pos, len)) = reader.read_head(&mut metadata)? else {
             return Ok(Ending::InputClosed);
         };
         let request = parse_request(&metadata, pos)?;
@@ -101,11 +101,10 @@ fn drive<R: BufRead, W: Write, C: Command>(
         chunk += 1;
         let finished = request.finished.unwrap_or(false);
         reply.clear();
-        let processed = command.process(&body, &mut reply).map_err(|source| ProtocolError::Body {
-            chunk,
-            frame: pos.frame,
-            source,
-        })?;
+        // The body is analysed as it arrives.
+        let processed = reader
+            .read_body_with(&mut body, len, pos, |body, fill| command.process_arriving(body, fill, &mut reply))?
+            .map_err(|source| ProtocolError::Body { chunk, frame: pos.frame, source })?;
         // With no records the SDK sends metadata only; do the same.
         let metadata = reply_metadata(None, Some(finished), &processed.messages);
         if processed.records == 0 {

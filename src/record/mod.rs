@@ -9,6 +9,10 @@ pub mod union;
 pub use scan::{FieldSpan, RecordSpan, Scanner};
 pub use sink::{RecordSink, Spliced};
 
+/// Reads the next bytes of a body that is still arriving into a slice: how many (0 once the
+/// input has ended).
+pub type Fill<'a> = dyn FnMut(&mut [u8]) -> std::io::Result<usize> + 'a;
+
 /// Appends a CSV field, quoted only when it must be.
 pub fn write_field(out: &mut Vec<u8>, value: &[u8]) {
     if crate::bytes::find_any([b',', b'"', b'\n', b'\r'], value).is_none() {

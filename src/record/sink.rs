@@ -7,8 +7,8 @@ use std::io::{self, IoSlice, Write};
 
 /// Receives an output body: spans of the input body, and bytes written by the command.
 pub trait RecordSink {
-    /// Appends `input[start..end]`.
-    fn input(&mut self, input: &[u8], start: usize, end: usize);
+    /// Appends `bytes`, which stand at offset `at` of the request's body.
+    fn input(&mut self, bytes: &[u8], at: usize);
 
     /// The buffer the command appends its own bytes to.
     fn own(&mut self) -> &mut Vec<u8>;
@@ -33,8 +33,8 @@ pub trait RecordSink {
 }
 
 impl RecordSink for Vec<u8> {
-    fn input(&mut self, input: &[u8], start: usize, end: usize) {
-        self.extend_from_slice(&input[start..end]);
+    fn input(&mut self, bytes: &[u8], _at: usize) {
+        self.extend_from_slice(bytes);
     }
 
     fn own(&mut self) -> &mut Vec<u8> {
@@ -168,10 +168,11 @@ fn write_all_vectored<W: Write + ?Sized>(out: &mut W, mut bufs: &mut [IoSlice<'_
 }
 
 impl RecordSink for Spliced {
-    fn input(&mut self, _input: &[u8], start: usize, end: usize) {
-        if start == end {
+    fn input(&mut self, bytes: &[u8], at: usize) {
+        if bytes.is_empty() {
             return;
         }
+        let (start, end) = (at, at + bytes.len());
         let sink = self.current();
         sink.close_own();
         // Adjacent spans (a record and its row end, consecutive rows) make one slice.
@@ -244,12 +245,12 @@ mod tests {
         let input = b"a,b\n1,2\n3,4\n";
         let (mut spliced, mut copied) = (Spliced::default(), Vec::new());
         for sink in [&mut spliced as &mut dyn RecordSink, &mut copied] {
-            sink.input(input, 0, 3);
+            sink.input(&input[0..3], 0);
             sink.own().extend_from_slice(b",c\n");
-            sink.input(input, 4, 7);
-            sink.input(input, 7, 7);
+            sink.input(&input[4..7], 4);
+            sink.input(&input[7..7], 7);
             sink.own().extend_from_slice(b",x\n");
-            sink.input(input, 8, 11);
+            sink.input(&input[8..11], 8);
             sink.own().extend_from_slice(b",y\n");
         }
         assert_eq!(copied, b"a,b,c\n1,2,x\n3,4,y\n");
@@ -270,14 +271,14 @@ mod tests {
         let bytes = |s: &Spliced| s.slices(input).collect::<Vec<_>>().concat();
         let mut out = Spliced::default();
         let mut part = out.spare();
-        part.input(input, 7, 14);
+        part.input(&input[7..14], 7);
         part.own().extend_from_slice(&[b'x'; 1000]);
         out.append(part);
         out.clear();
         assert!(out.is_empty() && bytes(&out).is_empty());
         let mut again = out.spare();
         assert!(again.is_empty() && again.own.capacity() >= 1000);
-        again.input(input, 0, 6);
+        again.input(&input[0..6], 0);
         again.own().extend_from_slice(b",c\n");
         out.append(again);
         assert_eq!(bytes(&out), b"header,c\n");
@@ -291,7 +292,7 @@ mod tests {
         let (mut spliced, mut copied) = (Spliced::default(), Vec::new());
         for i in 0..3000 {
             for sink in [&mut spliced as &mut dyn RecordSink, &mut copied] {
-                sink.input(&input, i, i + 1);
+                sink.input(&input[i..i + 1], i);
                 sink.own().push(b'|');
             }
         }
@@ -308,7 +309,7 @@ mod tests {
         let bytes = |s: &Spliced| s.slices(input).collect::<Vec<_>>().concat();
         let rows = |target: &mut Spliced, rows: &[(usize, usize, &[u8])]| {
             for &(start, end, own) in rows {
-                target.input(input, start, end);
+                target.input(&input[start..end], start);
                 target.own().extend_from_slice(own);
             }
         };
