@@ -1,5 +1,6 @@
-//! Any CSV body, split over threads at every size: the output (or the error) must be what one
-//! thread gives, byte for byte, in both sinks and both modes.
+//! Any CSV body, split over threads at every size, whole or arriving a few bytes at a time: the
+//! output (or the error) must be what one thread gives, byte for byte, in both sinks and both
+//! modes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -22,6 +23,22 @@ fn run(engine: &Engine, body: &[u8]) -> (Result<Vec<u8>, String>, Result<Vec<u8>
     (copied, spliced)
 }
 
+/// As a session analyses a body: while it arrives, `piece` bytes at a time.
+fn arriving(engine: &Engine, body: &[u8], piece: usize) -> Result<Vec<u8>, String> {
+    let (mut spliced, mut buf, mut at) = (Spliced::default(), vec![0; body.len()], 0);
+    let mut fill = |into: &mut [u8]| {
+        let n = into.len().min(piece).min(body.len() - at);
+        into[..n].copy_from_slice(&body[at..at + n]);
+        at += n;
+        Ok(n)
+    };
+    engine.process_arriving(&mut buf, &mut fill, &mut spliced, &mut Scratch::default()).map_err(|e| e.to_string())?;
+    assert_eq!(buf, body, "the body is read whole");
+    let mut out = Vec::new();
+    spliced.write_to(body, &mut out).expect("writing to a Vec");
+    Ok(out)
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&first, body)) = data.split_first() else { return };
     let mode = if first & 1 == 1 { Mode::Alerts } else { Mode::Tag };
@@ -30,5 +47,7 @@ fuzz_target!(|data: &[u8]| {
     let many = Engine::new(mode, None, Default::default()).with_threads(threads).with_parallel_min_body(0);
     let expected = run(&one, body);
     assert_eq!(run(&many, body), expected);
+    let piece = 1 + usize::from(first >> 3);
+    assert_eq!(arriving(&many, body, piece), expected.1, "arriving {piece} bytes at a time");
     assert_eq!(expected.0, expected.1, "both sinks give the same bytes");
 });
