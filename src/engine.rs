@@ -18,7 +18,7 @@ use crate::error::CsvError;
 use crate::event::{ColumnMap, EventFields, Field, FieldNames};
 use crate::options::Mode;
 use crate::output;
-use crate::record::{FieldSpan, Fill, RecordSink, RecordSpan, Scanner};
+use crate::record::{FieldSpan, Fill, RecordSink, RecordSpan, Scanner, read_whole};
 
 /// Detection and suppression: what the command decides about one event.
 #[derive(Default)]
@@ -470,18 +470,6 @@ pub const PARTS_PER_THREAD: usize = 8;
 #[derive(Debug)]
 struct Incomplete;
 
-/// Reads `buf` whole from `fill`; how many bytes arrived (fewer only if the input ended).
-fn read_whole(buf: &mut [u8], fill: &mut Fill<'_>) -> usize {
-    let mut got = 0;
-    while got < buf.len() {
-        match fill(&mut buf[got..]) {
-            Ok(n) if n > 0 => got += n,
-            _ => break,
-        }
-    }
-    got
-}
-
 /// The most a body is read by at a time before its arrived bytes are cut: parts start to be
 /// analysed while the rest is read.
 const ARRIVAL_STEP: usize = 1 << 20;
@@ -492,9 +480,8 @@ struct Arrival<'b, 'f> {
     /// The bytes not yet taken; of these, the first `arrived` are in.
     rest: Rest<'b>,
     arrived: usize,
-    /// Bytes taken so far, and the body's length.
+    /// Bytes taken so far.
     taken: usize,
-    len: usize,
     fill: Option<&'f mut Fill<'f>>,
 }
 
@@ -505,15 +492,23 @@ enum Rest<'b> {
 
 impl<'b, 'f> Arrival<'b, 'f> {
     fn whole(body: &'b [u8]) -> Self {
-        Arrival { arrived: body.len(), taken: 0, len: body.len(), rest: Rest::Whole(body), fill: None }
+        Arrival { arrived: body.len(), taken: 0, rest: Rest::Whole(body), fill: None }
     }
 
     fn reading(buf: &'b mut [u8], fill: &'f mut Fill<'f>) -> Self {
-        Arrival { arrived: 0, taken: 0, len: buf.len(), rest: Rest::Reading(buf), fill: Some(fill) }
+        Arrival { arrived: 0, taken: 0, rest: Rest::Reading(buf), fill: Some(fill) }
     }
 
+    /// The body's length: what was taken and what is left.
     fn len(&self) -> usize {
-        self.len
+        self.taken + self.rest_len()
+    }
+
+    fn rest_len(&self) -> usize {
+        match &self.rest {
+            Rest::Whole(rest) => rest.len(),
+            Rest::Reading(rest) => rest.len(),
+        }
     }
 
     fn taken(&self) -> usize {
@@ -568,7 +563,7 @@ impl<'b, 'f> Arrival<'b, 'f> {
     /// Reads the rest of the body; `Err` if it does not arrive whole.
     fn finish(&mut self) -> Result<(), Incomplete> {
         while self.more() {}
-        if self.taken + self.arrived == self.len { Ok(()) } else { Err(Incomplete) }
+        if self.arrived == self.rest_len() { Ok(()) } else { Err(Incomplete) }
     }
 }
 

@@ -19,7 +19,7 @@
 use std::io::{BufRead, Read, Write};
 
 use crate::error::ProtocolError;
-use crate::record::{Fill, Spliced};
+use crate::record::{Fill, Spliced, read_whole};
 
 pub const MAX_HEADER_LINE: usize = 64;
 pub const MAX_METADATA: u64 = 64 << 20;
@@ -148,7 +148,9 @@ impl<R: BufRead> FrameReader<R> {
         };
         let consumed = consume(body, &mut fill);
         // Whatever `consume` left unread.
-        while got.get() < len && matches!(fill(&mut body[got.get()..]), Ok(n) if n > 0) {}
+        if let Some(rest) = body.get_mut(got.get()..) {
+            read_whole(rest, &mut fill);
+        }
         if let Some(e) = failure {
             return Err(e.into());
         }

@@ -84,12 +84,8 @@ pub trait Command {
         fill: &mut crate::record::Fill<'_>,
         out: &mut crate::record::Spliced,
     ) -> Result<Processed, crate::error::CsvError> {
-        let mut got = 0;
-        while got < body.len() {
-            match fill(&mut body[got..]) {
-                Ok(n) if n > 0 => got += n,
-                _ => return Ok(Processed::default()),
-            }
+        if crate::record::read_whole(body, fill) < body.len() {
+            return Ok(Processed::default());
         }
         self.process(body, out)
     }

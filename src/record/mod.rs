@@ -13,6 +13,19 @@ pub use sink::{RecordSink, Spliced};
 /// input has ended).
 pub type Fill<'a> = dyn FnMut(&mut [u8]) -> std::io::Result<usize> + 'a;
 
+/// Reads `buf` whole from `fill`: how many bytes arrived (fewer only if the input ended or
+/// failed first).
+pub fn read_whole(buf: &mut [u8], fill: &mut Fill<'_>) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        match fill(&mut buf[got..]) {
+            Ok(n) if n > 0 => got += n,
+            _ => break,
+        }
+    }
+    got
+}
+
 /// Appends a CSV field, quoted only when it must be.
 pub fn write_field(out: &mut Vec<u8>, value: &[u8]) {
     if crate::bytes::find_any([b',', b'"', b'\n', b'\r'], value).is_none() {
