@@ -478,36 +478,37 @@ const ARRIVAL_STEP: usize = 1 << 20;
 /// Parts are taken off its front, in order, once their bytes have arrived.
 struct Arrival<'b, 'f> {
     /// The bytes not yet taken; of these, the first `arrived` are in.
-    rest: Rest<'b>,
+    rest: Rest<'b, 'f>,
     arrived: usize,
     /// Bytes taken so far.
     taken: usize,
-    fill: Option<&'f mut Fill<'f>>,
 }
 
-enum Rest<'b> {
+enum Rest<'b, 'f> {
     Whole(&'b [u8]),
-    Reading(&'b mut [u8]),
+    /// The buffer's untaken bytes, and the reader of the body's next ones.
+    Reading(&'b mut [u8], &'f mut Fill<'f>),
 }
 
 impl<'b, 'f> Arrival<'b, 'f> {
     fn whole(body: &'b [u8]) -> Self {
-        Arrival { arrived: body.len(), taken: 0, rest: Rest::Whole(body), fill: None }
+        Arrival { arrived: body.len(), taken: 0, rest: Rest::Whole(body) }
     }
 
     fn reading(buf: &'b mut [u8], fill: &'f mut Fill<'f>) -> Self {
-        Arrival { arrived: 0, taken: 0, rest: Rest::Reading(buf), fill: Some(fill) }
+        Arrival { arrived: 0, taken: 0, rest: Rest::Reading(buf, fill) }
     }
 
     /// The body's length: what was taken and what is left.
     fn len(&self) -> usize {
-        self.taken + self.rest_len()
+        self.taken + self.rest().len()
     }
 
-    fn rest_len(&self) -> usize {
+    /// The bytes not taken yet, arrived or not.
+    fn rest(&self) -> &[u8] {
         match &self.rest {
-            Rest::Whole(rest) => rest.len(),
-            Rest::Reading(rest) => rest.len(),
+            Rest::Whole(rest) => rest,
+            Rest::Reading(rest, _) => rest,
         }
     }
 
@@ -517,10 +518,7 @@ impl<'b, 'f> Arrival<'b, 'f> {
 
     /// The bytes that are in and not taken yet.
     fn arrived(&self) -> &[u8] {
-        match &self.rest {
-            Rest::Whole(rest) => &rest[..self.arrived],
-            Rest::Reading(rest) => &rest[..self.arrived],
-        }
+        &self.rest()[..self.arrived]
     }
 
     /// Takes the first `n` arrived bytes off the front.
@@ -532,7 +530,7 @@ impl<'b, 'f> Arrival<'b, 'f> {
                 *rest = tail;
                 part
             }
-            Rest::Reading(rest) => {
+            Rest::Reading(rest, _) => {
                 let (part, tail) = std::mem::take(rest).split_at_mut(n);
                 *rest = tail;
                 &*part
@@ -546,7 +544,7 @@ impl<'b, 'f> Arrival<'b, 'f> {
     /// Reads more of the body; `false` when nothing more will arrive (all has, or the input
     /// ended or failed).
     fn more(&mut self) -> bool {
-        let (Rest::Reading(rest), Some(fill)) = (&mut self.rest, &mut self.fill) else { return false };
+        let Rest::Reading(rest, fill) = &mut self.rest else { return false };
         let end = rest.len().min(self.arrived + ARRIVAL_STEP);
         if self.arrived == end {
             return false;
@@ -563,7 +561,7 @@ impl<'b, 'f> Arrival<'b, 'f> {
     /// Reads the rest of the body; `Err` if it does not arrive whole.
     fn finish(&mut self) -> Result<(), Incomplete> {
         while self.more() {}
-        if self.arrived == self.rest_len() { Ok(()) } else { Err(Incomplete) }
+        if self.arrived == self.rest().len() { Ok(()) } else { Err(Incomplete) }
     }
 }
 
