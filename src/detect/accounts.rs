@@ -60,45 +60,43 @@ fn unquote(raw: &str) -> &str {
 /// Classifies a user name or SID as written in a task principal, `/ru` or `-User`.
 pub fn classify(raw: &str) -> Privilege {
     let name = unquote(raw);
-    // Nearly every name is short and ASCII: lowercased on the stack, not in a new String.
-    let mut short = [0u8; 64];
-    match short.get_mut(..name.len()).filter(|_| name.is_ascii()) {
-        Some(buf) => {
-            buf.copy_from_slice(name.as_bytes());
-            buf.make_ascii_lowercase();
-            classify_lowercase(std::str::from_utf8(buf).unwrap_or_default())
-        }
-        None => classify_lowercase(&name.to_lowercase()),
-    }
+    // Nearly every name is ASCII: compared ignoring ASCII case, as it stands. Any other is
+    // lowercased first, which meets the tables' lowercase spellings (`nt-autorität`).
+    if name.is_ascii() { classify_folded(name) } else { classify_folded(&name.to_lowercase()) }
 }
 
-fn classify_lowercase(name: &str) -> Privilege {
-    match name {
-        "s-1-5-18" | "system" | "localsystem" => return Privilege::System,
-        "s-1-5-19" | "s-1-5-20" => return Privilege::Service,
-        _ => {}
+/// [`classify`] of a name that is ASCII or lowercase: the tables are compared ignoring ASCII
+/// case.
+fn classify_folded(name: &str) -> Privilege {
+    let is_one_of = |text: &str, table: &[&str]| table.iter().any(|t| text.eq_ignore_ascii_case(t));
+    let starts_with = |prefix: &str| name.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix));
+    if is_one_of(name, &["s-1-5-18", "system", "localsystem"]) {
+        return Privilege::System;
     }
-    if name.starts_with("s-1-5-32-") {
+    if is_one_of(name, &["s-1-5-19", "s-1-5-20"]) {
+        return Privilege::Service;
+    }
+    if starts_with("s-1-5-32-") {
         return Privilege::Group;
     }
-    if name.starts_with("s-1-") {
+    if starts_with("s-1-") {
         return Privilege::User;
     }
     if let Some((domain, account)) = name.rsplit_once('\\') {
-        if NT_AUTHORITY.contains(&domain) {
-            if SYSTEM_NAMES.contains(&account) {
+        if is_one_of(domain, NT_AUTHORITY) {
+            if is_one_of(account, SYSTEM_NAMES) {
                 return Privilege::System;
             }
-            if SERVICE_NAMES.contains(&account) {
+            if is_one_of(account, SERVICE_NAMES) {
                 return Privilege::Service;
             }
         }
-        if domain == "builtin" {
+        if domain.eq_ignore_ascii_case("builtin") {
             return Privilege::Group;
         }
         return Privilege::User;
     }
-    if SERVICE_NAMES.contains(&name) {
+    if is_one_of(name, SERVICE_NAMES) {
         return Privilege::Service;
     }
     if name.is_empty() {
@@ -151,10 +149,17 @@ mod tests {
             ("DOMAIN\\user", Privilege::User),
             ("S-1-5-21-1-2-3-1001", Privilege::User),
             ("", Privilege::Unknown),
-            // Past the 64 bytes lowercased on the stack: the same reading.
+            // Long names, and names that are not ASCII.
             ("  \"NT AUTHORITY\\NETWORK SERVICE\"  ", Privilege::Service),
             ("CORP-EUROPE-WEST-PRODUCTION-DOMAIN-CONTROLLER\\svc_nightly_backup_2024", Privilege::User),
             ("NT AUTHORITY\\SYSTEM                                                      ", Privilege::System),
+            ("nt-autorität\\système", Privilege::System),
+            ("NT-AUTORITÄT\\NETZWERKDIENST", Privilege::Service),
+            ("ZARZĄDZANIE NT\\SYSTEM", Privilege::System),
+            ("CORP\\Système", Privilege::User),
+            ("ÉQUIPE\\système", Privilege::User),
+            ("SYSTÈME", Privilege::User),
+            ("s-1-5-32-ä", Privilege::Group),
         ];
         for (name, want) in cases {
             assert_eq!(classify(name), want, "{name:?}");
