@@ -96,11 +96,12 @@ pub fn push_cdata(out: &mut String, raw: &str) {
 
 /// An attribute's value (between its quotes) as §3.3.3 defines it: references resolved, each
 /// line end, tab or newline one space. `None` when it holds an `&` that is not a reference to
-/// a character or a predefined entity, which is not well-formed.
-pub fn attribute_value(raw: &str) -> Option<String> {
+/// a character or a predefined entity, which is not well-formed. Borrowed when `raw` reads as
+/// written.
+pub fn attribute_value(raw: &str) -> Option<Cow<'_, str>> {
     // Nearly every value is plain text (`Author`, `LocalSystem`): a byte loop over a few bytes.
     if !raw.bytes().any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r')) {
-        return Some(raw.to_string());
+        return Some(Cow::Borrowed(raw));
     }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
@@ -115,7 +116,7 @@ pub fn attribute_value(raw: &str) -> Option<String> {
         }
         out.push_str(plain);
         if amp == rest.len() {
-            return Some(out);
+            return Some(Cow::Owned(out));
         }
         let after = &rest[amp + 1..];
         let end = memchr(b';', after.as_bytes())?;
@@ -159,7 +160,7 @@ pub fn push_reference(text: &mut String, reference: &BytesRef<'_>) {
 /// An attribute's value by local name, from a quick-xml start tag.
 pub fn attribute(element: &BytesStart<'_>, key: &str) -> Option<String> {
     let attribute = element.attributes().flatten().find(|a| a.key.local_name().as_ref() == key)?;
-    attribute_value(&attribute.value)
+    attribute_value(&attribute.value).map(Cow::into_owned)
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ pub struct TaskInfo {
     pub arguments: Option<Text>,
     /// Every further action, in order. A task runs all of them, so an allowlist entry covers a
     /// task only when it covers each (an action added to a Windows task is a known way to hide).
-    pub more_actions: Vec<taskxml::ExecAction>,
+    pub more_actions: Vec<Action>,
     pub triggers: Vec<Text>,
     pub hidden: Option<bool>,
     pub author: Option<Text>,
@@ -69,6 +69,13 @@ pub struct TaskInfo {
     pub remote: Option<bool>,
     pub evidence: Option<&'static str>,
     pub indicators: Vec<&'static str>,
+}
+
+/// One action of a task: the program it starts (or `COM handler {CLSID}`) and its arguments.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Action {
+    pub command: Option<Text>,
+    pub arguments: Option<Text>,
 }
 
 /// The result for an event about a scheduled task.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::accounts::{self, Privilege};
 use super::memo::Memo;
-use super::{Finding, NormalizedAction, TaskInfo, Text, Verdict, indicators, subject_account, taskxml};
+use super::{Action, Finding, NormalizedAction, TaskInfo, Text, Verdict, indicators, subject_account, taskxml};
 use crate::event::{EventFields, Field};
 
 /// What a task definition says, independent of the event that carried it: derived once per
@@ -104,20 +104,21 @@ fn more_actions_reason(task: &TaskInfo) -> String {
 }
 
 fn describe(text: &str, reader: &mut taskxml::Reader, action_memo: Option<&mut ActionMemo>) -> Described {
-    let Some(mut xml) = reader.parse(text) else {
+    let Some(xml) = reader.parse(text) else {
         return Described::none("task XML unreadable");
     };
+    let text_of = |value: &Option<taskxml::Value<'_>>| value.as_deref().map(Text::from);
     let mut task = TaskInfo::default();
     let (privilege, reason) = match xml.effective_principal() {
         Some(p) => {
-            task.run_level = p.run_level.clone();
+            task.run_level = text_of(&p.run_level);
             match (&p.user_id, &p.group_id) {
                 (Some(user), _) => {
-                    task.run_as = Some(user.clone());
+                    task.run_as = Some(Text::from(&**user));
                     (accounts::classify(user), ["principal ", user].concat().into())
                 }
                 (None, Some(group)) => {
-                    task.run_as = Some(group.clone());
+                    task.run_as = Some(Text::from(&**group));
                     (Privilege::Group, ["group principal ", group].concat().into())
                 }
                 (None, None) => (Privilege::Unknown, "principal names no user or group".into()),
@@ -127,25 +128,26 @@ fn describe(text: &str, reader: &mut taskxml::Reader, action_memo: Option<&mut A
         None => (Privilege::Unknown, "task XML has no principal".into()),
     };
     task.privilege = Some(privilege);
-    // The rest moves out of the parsed document.
     // Every action, Exec ones then COM handlers: the first is the task's command, the others
     // are kept beside it; a task runs them all.
-    let com = xml.com_handlers.iter().map(|class_id| taskxml::ExecAction {
-        command: Some(Text::from(format!("COM handler {class_id}"))),
-        arguments: None,
-    });
-    let mut actions = std::mem::take(&mut xml.exec).into_iter().chain(com);
+    let exec = xml.exec.iter().map(|e| Action { command: text_of(&e.command), arguments: text_of(&e.arguments) });
+    let com = xml
+        .com_handlers
+        .iter()
+        .map(|class_id| Action { command: Some(super::concat_text(&["COM handler ", class_id])), arguments: None });
+    let mut actions = exec.chain(com);
     if let Some(first) = actions.next() {
         task.command = first.command;
         task.arguments = first.arguments;
     }
     task.more_actions = actions.collect();
-    task.triggers = std::mem::take(&mut xml.triggers);
+    task.triggers = xml.triggers;
     task.hidden = xml.hidden;
-    task.author = xml.author.take();
+    task.author = text_of(&xml.author);
     let facts = action_facts(&task, action_memo);
     task.indicators = indicators::for_action_with(&task, &facts.indicators);
-    Described { task: Some(task), uri: xml.uri, reason, normalized: Some(Arc::clone(&facts.normalized)) }
+    let uri = text_of(&xml.uri);
+    Described { task: Some(task), uri, reason, normalized: Some(Arc::clone(&facts.normalized)) }
 }
 
 pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: u32, memo: Option<&mut TaskXmlMemo>) -> Option<Finding> {

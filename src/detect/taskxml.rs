@@ -4,52 +4,86 @@
 //! without declaration and namespace, and truncated (decides from what is there). A
 //! differential test holds it to the quick-xml reader it replaced.
 
+use std::borrow::Cow;
+
 use super::Text;
+use crate::bytes::find_any;
 use markup::{Attributes, Item, Markup};
 
 mod markup;
 
-// Values are finding text (`Text`) from the start: a definition's strings are read once and
-// then shared by every event that carries it.
+/// A value as the document gives it: borrowed from the document when it reads as written (no
+/// reference, no `\r`), decoded otherwise. Detection keeps a few values as finding text; the
+/// others (ids, the actions' context) are compared and dropped without an allocation.
+pub type Value<'a> = Cow<'a, str>;
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Principal {
-    pub id: Option<String>,
-    pub user_id: Option<Text>,
-    pub group_id: Option<Text>,
-    pub logon_type: Option<Text>,
-    pub run_level: Option<Text>,
+pub struct Principal<'a> {
+    pub id: Option<Value<'a>>,
+    pub user_id: Option<Value<'a>>,
+    pub group_id: Option<Value<'a>>,
+    pub logon_type: Option<Value<'a>>,
+    pub run_level: Option<Value<'a>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExecAction {
-    pub command: Option<Text>,
-    pub arguments: Option<Text>,
+pub struct Exec<'a> {
+    pub command: Option<Value<'a>>,
+    pub arguments: Option<Value<'a>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TaskXml {
-    pub principals: Vec<Principal>,
-    pub actions_context: Option<String>,
-    pub exec: Vec<ExecAction>,
-    pub com_handlers: Vec<Text>,
+pub struct TaskXml<'a> {
+    pub principals: Vec<Principal<'a>>,
+    pub actions_context: Option<Value<'a>>,
+    pub exec: Vec<Exec<'a>>,
+    pub com_handlers: Vec<Value<'a>>,
     pub triggers: Vec<Text>,
     pub hidden: Option<bool>,
-    pub author: Option<Text>,
-    pub uri: Option<Text>,
+    pub author: Option<Value<'a>>,
+    pub uri: Option<Value<'a>>,
     /// The document ended before `</Task>`.
     pub truncated: bool,
 }
 
-impl TaskXml {
+impl TaskXml<'_> {
     /// The principal the actions run under: the one named by `<Actions Context>`, else the only
     /// (or first) principal.
-    pub fn effective_principal(&self) -> Option<&Principal> {
+    pub fn effective_principal(&self) -> Option<&Principal<'_>> {
         if let Some(ctx) = &self.actions_context
-            && let Some(p) = self.principals.iter().find(|p| p.id.as_deref() == Some(ctx.as_str()))
+            && let Some(p) = self.principals.iter().find(|p| p.id.as_deref() == Some(ctx))
         {
             return Some(p);
         }
         self.principals.first()
+    }
+
+    /// The same task, owning every value.
+    pub fn into_owned(self) -> TaskXml<'static> {
+        fn owned(value: Option<Value<'_>>) -> Option<Value<'static>> {
+            value.map(|v| Cow::Owned(v.into_owned()))
+        }
+        TaskXml {
+            principals: (self.principals.into_iter())
+                .map(|p| Principal {
+                    id: owned(p.id),
+                    user_id: owned(p.user_id),
+                    group_id: owned(p.group_id),
+                    logon_type: owned(p.logon_type),
+                    run_level: owned(p.run_level),
+                })
+                .collect(),
+            actions_context: owned(self.actions_context),
+            exec: (self.exec.into_iter())
+                .map(|e| Exec { command: owned(e.command), arguments: owned(e.arguments) })
+                .collect(),
+            com_handlers: self.com_handlers.into_iter().map(|c| Cow::Owned(c.into_owned())).collect(),
+            triggers: self.triggers,
+            hidden: self.hidden,
+            author: owned(self.author),
+            uri: owned(self.uri),
+            truncated: self.truncated,
+        }
     }
 }
 
@@ -115,42 +149,81 @@ fn leaf_of(parent: Option<Tag>, name: &str) -> Option<Leaf> {
 }
 
 /// Parses task XML. Returns `None` when the text holds no `<Task>` element at all.
-pub fn parse(text: &str) -> Option<TaskXml> {
-    Reader::default().parse(text)
+pub fn parse(text: &str) -> Option<TaskXml<'static>> {
+    Reader::default().parse(text).map(TaskXml::into_owned)
 }
 
 /// The buffers a definition is read with, kept from one definition to the next: a reader per
-/// thread takes two allocations off every task event.
+/// thread takes their allocations off every task event.
 #[derive(Debug, Default)]
 pub struct Reader {
     /// The open elements, as far as they matter; one entry per open element.
     path: Vec<Tag>,
-    /// The text of the leaf being read.
+    /// The text of the leaf being read, when it has to be decoded.
     text: String,
+    /// The document decoded one level, when it arrives entity-escaped.
+    unescaped: String,
 }
 
 impl Reader {
-    /// [`parse`], in this reader's buffers.
-    pub fn parse(&mut self, text: &str) -> Option<TaskXml> {
-        self.path.clear();
-        self.text.clear();
-        read(text, &mut self.path, &mut self.text)
+    /// [`parse`], in this reader's buffers; values that read as written borrow from `text`.
+    pub fn parse<'r>(&'r mut self, text: &'r str) -> Option<TaskXml<'r>> {
+        let Reader { path, text: text_buf, unescaped } = self;
+        path.clear();
+        text_buf.clear();
+        let mut text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+        if text.starts_with("&lt;") {
+            *unescaped = crate::xmltext::unescape(text).into_owned();
+            text = unescaped;
+        }
+        let start = text.find('<')?;
+        read(&text[start..], path, text_buf)
     }
 }
 
-fn read(text: &str, path: &mut Vec<Tag>, text_buf: &mut String) -> Option<TaskXml> {
-    let unescaped;
-    let mut text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    if text.starts_with("&lt;") {
-        unescaped = crate::xmltext::unescape(text);
-        text = &unescaped;
-    }
-    let start = text.find('<')?;
+/// A leaf's text so far: none, one run that reads as written (borrowed from the document), or
+/// decoded into the reader's buffer. Nearly every leaf is one plain run.
+#[derive(Clone, Copy)]
+enum Gathered<'a> {
+    Nothing,
+    AsWritten(&'a str),
+    Decoded,
+}
 
+impl<'a> Gathered<'a> {
+    /// Adds `raw`, which `decode` appends decoded.
+    fn add(self, raw: &'a str, buf: &mut String, decode: fn(&mut String, &str)) -> Gathered<'a> {
+        match self {
+            // Without a reference or a `\r`, text and CDATA decode to themselves.
+            Gathered::Nothing if find_any([b'&', b'\r'], raw.as_bytes()).is_none() => Gathered::AsWritten(raw),
+            Gathered::AsWritten(before) => {
+                buf.push_str(before);
+                decode(buf, raw);
+                Gathered::Decoded
+            }
+            _ => {
+                decode(buf, raw);
+                Gathered::Decoded
+            }
+        }
+    }
+
+    /// The leaf's value, trimmed.
+    fn value(self, buf: &str) -> Value<'a> {
+        match self {
+            Gathered::Nothing => Cow::Borrowed(""),
+            Gathered::AsWritten(raw) => Cow::Borrowed(raw.trim()),
+            Gathered::Decoded => Cow::Owned(buf.trim().to_owned()),
+        }
+    }
+}
+
+fn read<'a>(document: &'a str, path: &mut Vec<Tag>, text_buf: &mut String) -> Option<TaskXml<'a>> {
     let mut task = TaskXml { truncated: true, ..TaskXml::default() };
     let mut seen_task = false;
     let mut capture: Option<Leaf> = None;
-    for item in Markup::new(&text[start..]) {
+    let mut gathered = Gathered::Nothing;
+    for item in Markup::new(document) {
         match item {
             Item::Open { name, attributes, empty: false } => {
                 let parent = path.last().copied();
@@ -158,17 +231,18 @@ fn read(text: &str, path: &mut Vec<Tag>, text_buf: &mut String) -> Option<TaskXm
                 seen_task |= tag == Tag::Task;
                 capture = leaf_of(parent, name);
                 text_buf.clear();
+                gathered = Gathered::Nothing;
                 on_open(&mut task, parent, tag, name, attributes);
                 path.push(tag);
             }
             Item::Open { name, attributes, empty: true } => {
                 on_open(&mut task, path.last().copied(), tag_of(name), name, attributes);
             }
-            Item::Text(raw) if capture.is_some() => crate::xmltext::push_text(text_buf, raw),
-            Item::CData(raw) if capture.is_some() => crate::xmltext::push_cdata(text_buf, raw),
+            Item::Text(raw) if capture.is_some() => gathered = gathered.add(raw, text_buf, crate::xmltext::push_text),
+            Item::CData(raw) if capture.is_some() => gathered = gathered.add(raw, text_buf, crate::xmltext::push_cdata),
             Item::Close => {
                 if let Some(leaf) = capture.take() {
-                    on_leaf(&mut task, leaf, text_buf.trim());
+                    on_leaf(&mut task, leaf, gathered.value(text_buf));
                 }
                 if path.pop() == Some(Tag::Task) && path.is_empty() {
                     task.truncated = false;
@@ -180,20 +254,25 @@ fn read(text: &str, path: &mut Vec<Tag>, text_buf: &mut String) -> Option<TaskXm
     seen_task.then_some(task)
 }
 
-fn on_open(task: &mut TaskXml, parent: Option<Tag>, tag: Tag, name: &str, attributes: Attributes<'_>) {
+#[inline(always)]
+fn on_open<'a>(task: &mut TaskXml<'a>, parent: Option<Tag>, tag: Tag, name: &str, attributes: Attributes<'a>) {
     match (parent, tag) {
         (Some(Tag::Principals), Tag::Principal) => {
             task.principals.push(Principal { id: attributes.get("id"), ..Principal::default() });
         }
         (_, Tag::Actions) => task.actions_context = attributes.get("Context"),
-        (Some(Tag::Actions), Tag::Exec) => task.exec.push(ExecAction::default()),
+        (Some(Tag::Actions), Tag::Exec) => task.exec.push(Exec::default()),
         (Some(Tag::Triggers), _) => task.triggers.push(trigger_kind(name)),
         _ => {}
     }
 }
 
-fn on_leaf(task: &mut TaskXml, leaf: Leaf, text: &str) {
-    let value = || (!text.is_empty()).then(|| Text::from(text));
+fn on_leaf<'a>(task: &mut TaskXml<'a>, leaf: Leaf, text: Value<'a>) {
+    if leaf == Leaf::Hidden {
+        task.hidden = Some(text.eq_ignore_ascii_case("true") || text == "1");
+        return;
+    }
+    let value = (!text.is_empty()).then_some(text);
     match leaf {
         Leaf::UserId | Leaf::GroupId | Leaf::LogonType | Leaf::RunLevel => {
             if let Some(p) = task.principals.last_mut() {
@@ -203,23 +282,23 @@ fn on_leaf(task: &mut TaskXml, leaf: Leaf, text: &str) {
                     Leaf::LogonType => &mut p.logon_type,
                     _ => &mut p.run_level,
                 };
-                *slot = value();
+                *slot = value;
             }
         }
         Leaf::Command => {
             if let Some(a) = task.exec.last_mut() {
-                a.command = value();
+                a.command = value;
             }
         }
         Leaf::Arguments => {
             if let Some(a) = task.exec.last_mut() {
-                a.arguments = value();
+                a.arguments = value;
             }
         }
-        Leaf::ClassId => task.com_handlers.extend(value()),
-        Leaf::Hidden => task.hidden = Some(text.eq_ignore_ascii_case("true") || text == "1"),
-        Leaf::Author => task.author = value(),
-        Leaf::Uri => task.uri = value(),
+        Leaf::ClassId => task.com_handlers.extend(value),
+        Leaf::Author => task.author = value,
+        Leaf::Uri => task.uri = value,
+        Leaf::Hidden => {}
     }
 }
 
@@ -363,7 +442,7 @@ mod differential {
             .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
     }
 
-    fn oracle(text: &str) -> Option<TaskXml> {
+    fn oracle(text: &str) -> Option<TaskXml<'static>> {
         let unescaped;
         let mut text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
         if text.starts_with("&lt;") {
@@ -404,7 +483,7 @@ mod differential {
                 },
                 Ok(Event::End(_)) => {
                     if let Some(leaf) = capture.take() {
-                        on_leaf(&mut task, leaf, text_buf.trim());
+                        on_leaf(&mut task, leaf, Cow::Owned(text_buf.trim().to_owned()));
                     }
                     if path.pop() == Some(Tag::Task) && path.is_empty() {
                         task.truncated = false;
@@ -417,13 +496,13 @@ mod differential {
         seen_task.then_some(task)
     }
 
-    fn oracle_open(task: &mut TaskXml, parent: Option<Tag>, tag: Tag, name: &str, e: &BytesStart<'_>) {
+    fn oracle_open(task: &mut TaskXml<'static>, parent: Option<Tag>, tag: Tag, name: &str, e: &BytesStart<'_>) {
         match (parent, tag) {
-            (Some(Tag::Principals), Tag::Principal) => {
-                task.principals.push(Principal { id: oracle_attribute(e, "id"), ..Principal::default() })
-            }
-            (_, Tag::Actions) => task.actions_context = oracle_attribute(e, "Context"),
-            (Some(Tag::Actions), Tag::Exec) => task.exec.push(ExecAction::default()),
+            (Some(Tag::Principals), Tag::Principal) => task
+                .principals
+                .push(Principal { id: oracle_attribute(e, "id").map(Cow::Owned), ..Principal::default() }),
+            (_, Tag::Actions) => task.actions_context = oracle_attribute(e, "Context").map(Cow::Owned),
+            (Some(Tag::Actions), Tag::Exec) => task.exec.push(Exec::default()),
             (Some(Tag::Triggers), _) => task.triggers.push(trigger_kind(name)),
             _ => {}
         }

@@ -10,6 +10,8 @@
 //! Every step finds its delimiter with [`crate::bytes`] (markup comes every few bytes, where a
 //! word-at-a-time search beats `memchr`'s set-up), so a document is read in one pass.
 
+use std::borrow::Cow;
+
 use memchr::memmem;
 
 use crate::bytes::{find_any, find_byte};
@@ -88,21 +90,75 @@ impl<'a> Iterator for Markup<'a> {
                     }
                 }
                 Some(_) => {
-                    let Some(end) = start_tag_end(bytes) else { return self.end() };
-                    self.rest = &after[end + 1..];
-                    let (content, empty) = match after[..end].strip_suffix('/') {
-                        Some(content) => (content, true),
-                        None => (&after[..end], false),
+                    let Some((item, len)) = bare_start_tag(after).or_else(|| start_tag(after)) else {
+                        return self.end();
                     };
-                    // The name ends at the first white space.
-                    let name_end = find_any(SPACE, content.as_bytes()).unwrap_or(content.len());
-                    return Some(Item::Open {
-                        name: local(&content[..name_end]),
-                        attributes: Attributes(&content[name_end..]),
-                        empty,
-                    });
+                    self.rest = &after[len..];
+                    return Some(item);
                 }
             }
+        }
+    }
+}
+
+/// The start tag that `after` (what follows its `<`) begins, with the bytes it takes: it ends at
+/// the first `>` outside a quoted value, and its name at the first white space.
+fn start_tag(after: &str) -> Option<(Item<'_>, usize)> {
+    let end = start_tag_end(after.as_bytes())?;
+    let (content, empty) = match after[..end].strip_suffix('/') {
+        Some(content) => (content, true),
+        None => (&after[..end], false),
+    };
+    let name_end = find_any(SPACE, content.as_bytes()).unwrap_or(content.len());
+    let item = Item::Open { name: local(&content[..name_end]), attributes: Attributes(&content[name_end..]), empty };
+    Some((item, end + 1))
+}
+
+/// Bytes that end a bare start tag's name, or send its tag the general way: white space, `>`,
+/// `/`, a quote, and `:` (which ends a prefix).
+static NAME_STOP: [bool; 256] = {
+    let mut stop = [false; 256];
+    let mut i = 0;
+    while i < SPACE.len() {
+        stop[SPACE[i] as usize] = true;
+        i += 1;
+    }
+    stop[b'>' as usize] = true;
+    stop[b'/' as usize] = true;
+    stop[b'"' as usize] = true;
+    stop[b'\'' as usize] = true;
+    stop[b':' as usize] = true;
+    stop
+};
+
+/// A start tag that is a bare name (`<Command>`, `<t:BootTrigger/>`), read in one pass over its
+/// name, with the bytes it takes after its `<`; most tags of a task definition are. `None`
+/// sends anything else (attributes, quotes, a cut) to [`start_tag`], which reads a bare tag the
+/// same.
+#[inline]
+fn bare_start_tag(after: &str) -> Option<(Item<'_>, usize)> {
+    let bytes = after.as_bytes();
+    let mut name_start = 0;
+    let mut prefixed = false;
+    let mut at = 0;
+    loop {
+        let b = *bytes.get(at)?;
+        if !NAME_STOP[usize::from(b)] {
+            at += 1;
+            continue;
+        }
+        let open = |empty| Item::Open { name: &after[name_start..at], attributes: Attributes(""), empty };
+        match b {
+            b':' => {
+                // The local name follows the first `:`, as [`local`] reads it.
+                if !prefixed {
+                    (prefixed, name_start) = (true, at + 1);
+                }
+                at += 1;
+            }
+            b'>' => return Some((open(false), at + 1)),
+            b'/' if bytes.get(at + 1) == Some(&b'>') => return Some((open(true), at + 2)),
+            _ => return None,
         }
     }
 }
@@ -199,7 +255,7 @@ impl<'a> Attributes<'a> {
 
     /// The first attribute with this local name, its value decoded (`None` also when the value
     /// is not well-formed).
-    pub fn get(self, local_name: &str) -> Option<String> {
+    pub fn get(self, local_name: &str) -> Option<Cow<'a, str>> {
         let (_, raw) = self.iter().find(|(name, _)| local(name) == local_name)?;
         crate::xmltext::attribute_value(raw)
     }
@@ -237,6 +293,14 @@ mod tests {
             ("<??><a/>", &[open("a", "", true)]),
             ("<?>?><a/>", &[open("a", "", true)]),
             ("<a><!bogus>", &[open("a", "", false)]),
+            // Bare names, read in one pass, as the general way reads them.
+            ("<t:a>x</t:a>", &[open("a", "", false), Item::Text("x"), Item::Close]),
+            ("<a:b:c/><:d>", &[open("b:c", "", true), open("d", "", false)]),
+            ("<a/b><c/ >", &[open("a/b", "", false), open("c/", " ", false)]),
+            ("<é:ü/><>", &[open("ü", "", true), open("", "", false)]),
+            ("<a\"b>c\">", &[open("a\"b>c\"", "", false)]),
+            ("<a><bc", &[open("a", "", false)]),
+            ("<a><bc/", &[open("a", "", false)]),
         ];
         for (document, want) in cases {
             assert_eq!(items(document), *want, "{document:?}");
@@ -257,6 +321,16 @@ mod tests {
         ];
         for (attributes, name, want) in cases {
             assert_eq!(Attributes(attributes).get(name).as_deref(), want, "{attributes:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A tag read in one pass over its name is the tag the general way reads.
+        #[test]
+        fn bare_tags_read_as_the_general_way(after in "[a-z:/> \"'\t\r\né]{0,12}") {
+            if let Some(bare) = bare_start_tag(&after) {
+                proptest::prop_assert_eq!(Some(bare), start_tag(&after), "{:?}", after);
+            }
         }
     }
 
