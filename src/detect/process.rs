@@ -161,56 +161,77 @@ fn takes_value(verb: Option<Verb>, switch: &str) -> bool {
         }
 }
 
-struct SchtasksCall {
-    verb: Option<Verb>,
-    switches: Vec<(String, Option<String>)>,
+/// Every switch name [`takes_value`] knows, and the flags this detection asks about.
+const SWITCHES: &[&str] = &[
+    "s", "u", "p", "tn", "ru", "rp", "sc", "mo", "d", "m", "i", "tr", "st", "ri", "et", "du", "sd", "ed", "ec", "rl",
+    "delay", "xml", "fo", "enable", "disable",
+];
+
+/// `name` folded as [`casefold::fold`] reads it, when that is ASCII and at most 8 bytes: every
+/// verb and switch schtasks has is, so a longer or other name is none of them.
+fn fold_short(name: &str) -> Option<([u8; 8], usize)> {
+    let mut folded = [0u8; 8];
+    let mut len = 0;
+    for c in name.chars() {
+        let c = casefold::fold(c);
+        let slot = folded.get_mut(len).filter(|_| c.is_ascii())?;
+        *slot = c as u8;
+        len += 1;
+    }
+    Some((folded, len))
 }
 
-impl SchtasksCall {
+/// One schtasks command line: its verb, and each switch it asks about with its value, borrowed
+/// from the arguments.
+struct SchtasksCall<'a> {
+    verb: Option<Verb>,
+    switches: Vec<(&'static str, Option<&'a str>)>,
+}
+
+impl<'a> SchtasksCall<'a> {
     /// The last value given for a switch (schtasks keeps the last).
-    fn value(&self, name: &str) -> Option<&Option<String>> {
-        self.switches.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+    fn value(&self, name: &str) -> Option<Option<&'a str>> {
+        self.switches.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| *v)
     }
     /// The last value given for a switch, as finding text.
     fn text(&self, name: &str) -> Option<Text> {
-        self.value(name).and_then(|v| v.as_deref()).map(Text::from)
+        self.value(name).flatten().map(Text::from)
     }
     fn has(&self, name: &str) -> bool {
-        self.switches.iter().any(|(n, _)| n == name)
+        self.switches.iter().any(|(n, _)| *n == name)
     }
 }
 
-fn parse_schtasks(args: &[String]) -> SchtasksCall {
-    let mut call = SchtasksCall { verb: None, switches: Vec::new() };
+fn parse_schtasks(args: &[String]) -> SchtasksCall<'_> {
+    let mut call = SchtasksCall { verb: None, switches: Vec::with_capacity(args.len() / 2) };
     let mut i = 1;
     while i < args.len() {
         let arg = &args[i];
         i += 1;
         let Some(name) = arg.strip_prefix('/').or_else(|| arg.strip_prefix('-')) else { continue };
-        let name: String = name.chars().map(casefold::fold).collect();
-        let verb = match name.as_str() {
-            "create" => Some(Verb::Create),
-            "change" => Some(Verb::Change),
-            "delete" => Some(Verb::Delete),
-            "query" => Some(Verb::Query),
-            "run" => Some(Verb::Run),
-            "end" => Some(Verb::End),
-            "showsid" => Some(Verb::ShowSid),
+        // A name no switch or verb has takes no value: the next argument is read on its own.
+        let Some((folded, len)) = fold_short(name) else { continue };
+        let folded = &folded[..len];
+        let verb = match folded {
+            b"create" => Some(Verb::Create),
+            b"change" => Some(Verb::Change),
+            b"delete" => Some(Verb::Delete),
+            b"query" => Some(Verb::Query),
+            b"run" => Some(Verb::Run),
+            b"end" => Some(Verb::End),
+            b"showsid" => Some(Verb::ShowSid),
             _ => None,
         };
         if verb.is_some() && call.verb.is_none() {
             call.verb = verb;
             continue;
         }
-        if takes_value(call.verb, &name) {
-            let value = args.get(i).cloned();
-            if value.is_some() {
-                i += 1;
-            }
-            call.switches.push((name, value));
-        } else {
-            call.switches.push((name, None));
+        let Some(&switch) = SWITCHES.iter().find(|s| s.as_bytes() == folded) else { continue };
+        let value = if takes_value(call.verb, switch) { args.get(i).map(String::as_str) } else { None };
+        if value.is_some() {
+            i += 1;
         }
+        call.switches.push((switch, value));
     }
     call
 }
@@ -232,7 +253,7 @@ fn schtasks(args: &[String], runner: &Runner) -> Option<Finding> {
     }
     task.triggers = call.text("sc").map(|s| Text::from(s.to_lowercase())).into_iter().collect();
     task.run_level = call.text("rl");
-    let remote_host = call.value("s").cloned().flatten().filter(|h| !is_local_host(h));
+    let remote_host = call.value("s").flatten().filter(|h| !is_local_host(h));
     task.remote = Some(remote_host.is_some());
 
     let changes_task = matches!(verb, Verb::Create | Verb::Change);
@@ -244,7 +265,7 @@ fn schtasks(args: &[String], runner: &Runner) -> Option<Finding> {
             Privilege::System
         }
         Some(Some(ru)) => {
-            task.run_as = Some(Text::from(ru.as_str()));
+            task.run_as = Some(Text::from(ru));
             reasons.push(format!("schtasks /ru {ru}").into());
             accounts::classify(ru)
         }
