@@ -33,6 +33,10 @@ pub fn find_any<const N: usize>(needles: [u8; N], hay: &[u8]) -> Option<usize> {
         return Some(at + i);
     }
     let tail = &hay[head.len()..];
+    // Most spans end within the head: no call into `memchr` for an empty tail.
+    if tail.is_empty() {
+        return None;
+    }
     let found = match needles.as_slice() {
         [a] => memchr::memchr(*a, tail),
         [a, b] => memchr::memchr2(*a, *b, tail),
