@@ -114,11 +114,11 @@ fn describe(text: &str, reader: &mut taskxml::Reader, action_memo: Option<&mut A
             task.run_level = text_of(&p.run_level);
             match (&p.user_id, &p.group_id) {
                 (Some(user), _) => {
-                    task.run_as = Some(Text::from(&**user));
+                    task.run_as = text_of(&p.user_id);
                     (accounts::classify(user), ["principal ", user].concat().into())
                 }
                 (None, Some(group)) => {
-                    task.run_as = Some(Text::from(&**group));
+                    task.run_as = text_of(&p.group_id);
                     (Privilege::Group, ["group principal ", group].concat().into())
                 }
                 (None, None) => (Privilege::Unknown, "principal names no user or group".into()),

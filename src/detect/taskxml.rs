@@ -60,28 +60,28 @@ impl TaskXml<'_> {
 
     /// The same task, owning every value.
     pub fn into_owned(self) -> TaskXml<'static> {
-        fn owned(value: Option<Value<'_>>) -> Option<Value<'static>> {
-            value.map(|v| Cow::Owned(v.into_owned()))
+        fn owned(value: Value<'_>) -> Value<'static> {
+            Cow::Owned(value.into_owned())
         }
         TaskXml {
             principals: (self.principals.into_iter())
                 .map(|p| Principal {
-                    id: owned(p.id),
-                    user_id: owned(p.user_id),
-                    group_id: owned(p.group_id),
-                    logon_type: owned(p.logon_type),
-                    run_level: owned(p.run_level),
+                    id: p.id.map(owned),
+                    user_id: p.user_id.map(owned),
+                    group_id: p.group_id.map(owned),
+                    logon_type: p.logon_type.map(owned),
+                    run_level: p.run_level.map(owned),
                 })
                 .collect(),
-            actions_context: owned(self.actions_context),
+            actions_context: self.actions_context.map(owned),
             exec: (self.exec.into_iter())
-                .map(|e| Exec { command: owned(e.command), arguments: owned(e.arguments) })
+                .map(|e| Exec { command: e.command.map(owned), arguments: e.arguments.map(owned) })
                 .collect(),
-            com_handlers: self.com_handlers.into_iter().map(|c| Cow::Owned(c.into_owned())).collect(),
+            com_handlers: self.com_handlers.into_iter().map(owned).collect(),
             triggers: self.triggers,
             hidden: self.hidden,
-            author: owned(self.author),
-            uri: owned(self.uri),
+            author: self.author.map(owned),
+            uri: self.uri.map(owned),
             truncated: self.truncated,
         }
     }
