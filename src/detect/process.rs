@@ -147,25 +147,33 @@ enum Verb {
 }
 
 /// Switches that take a value, per verb (schtasks /? for each verb).
+const COMMON_VALUED: &[&str] = &["s", "u", "p", "tn"];
+const CREATE_VALUED: &[&str] =
+    &["ru", "rp", "sc", "mo", "d", "m", "i", "tr", "st", "ri", "et", "du", "sd", "ed", "ec", "rl", "delay", "xml"];
+const CHANGE_VALUED: &[&str] = &["ru", "rp", "tr", "st", "ri", "et", "du", "sd", "ed", "rl", "delay"];
+const QUERY_VALUED: &[&str] = &["fo"];
+/// Switches without a value that this detection asks about.
+const FLAGS: &[&str] = &["enable", "disable"];
+
 fn takes_value(verb: Option<Verb>, switch: &str) -> bool {
-    const COMMON: &[&str] = &["s", "u", "p", "tn"];
-    const CREATE: &[&str] =
-        &["ru", "rp", "sc", "mo", "d", "m", "i", "tr", "st", "ri", "et", "du", "sd", "ed", "ec", "rl", "delay", "xml"];
-    const CHANGE: &[&str] = &["ru", "rp", "tr", "st", "ri", "et", "du", "sd", "ed", "rl", "delay"];
-    COMMON.contains(&switch)
+    COMMON_VALUED.contains(&switch)
         || match verb {
-            Some(Verb::Create) | None => CREATE.contains(&switch),
-            Some(Verb::Change) => CHANGE.contains(&switch),
-            Some(Verb::Query) => switch == "fo",
+            Some(Verb::Create) | None => CREATE_VALUED.contains(&switch),
+            Some(Verb::Change) => CHANGE_VALUED.contains(&switch),
+            Some(Verb::Query) => QUERY_VALUED.contains(&switch),
             _ => false,
         }
 }
 
-/// Every switch name [`takes_value`] knows, and the flags this detection asks about.
-const SWITCHES: &[&str] = &[
-    "s", "u", "p", "tn", "ru", "rp", "sc", "mo", "d", "m", "i", "tr", "st", "ri", "et", "du", "sd", "ed", "ec", "rl",
-    "delay", "xml", "fo", "enable", "disable",
-];
+/// The switch a folded name is, as its table spells it: one that takes a value for some verb,
+/// or a flag this detection asks about.
+fn known_switch(folded: &[u8]) -> Option<&'static str> {
+    [COMMON_VALUED, CREATE_VALUED, CHANGE_VALUED, QUERY_VALUED, FLAGS]
+        .into_iter()
+        .flatten()
+        .copied()
+        .find(|s| s.as_bytes() == folded)
+}
 
 /// `name` folded as [`casefold::fold`] reads it, when that is ASCII and at most 8 bytes: every
 /// verb and switch schtasks has is, so a longer or other name is none of them.
@@ -226,7 +234,7 @@ fn parse_schtasks(args: &[String]) -> SchtasksCall<'_> {
             call.verb = verb;
             continue;
         }
-        let Some(&switch) = SWITCHES.iter().find(|s| s.as_bytes() == folded) else { continue };
+        let Some(switch) = known_switch(folded) else { continue };
         let value = if takes_value(call.verb, switch) { args.get(i).map(String::as_str) } else { None };
         if value.is_some() {
             i += 1;
