@@ -9,12 +9,15 @@
 //! - a body is at most [`MAX_BODY`]: 50,000 events of 20 KB (the common `maxresultrows` with
 //!   large task XML) is 1 GB; larger frames are refused rather than risking the host's memory.
 //!
-//! A body is read while the command analyses what has arrived
-//! ([`FrameReader::read_body_with`]), into a [`BodyBuffer`] reused from frame to frame.
+//! A body buffer is taken at its declared length (and an eighth more, for the next frames), once
+//! checked against the bound, as zeroed memory: the allocator hands that out as untouched pages,
+//! which are address space, not resident memory, so a frame that declares a large length and
+//! then ends early costs what was sent; a real frame is read without the copies of a growing
+//! buffer. The body is read while the command analyses what has arrived
+//! ([`FrameReader::read_body_with`]).
 
 use std::io::{BufRead, Read, Write};
 
-use super::body::{BodyBuffer, with_headroom};
 use crate::error::ProtocolError;
 use crate::record::{Fill, Spliced, read_whole};
 
@@ -23,6 +26,13 @@ pub const MAX_METADATA: u64 = 64 << 20;
 pub const MAX_BODY: u64 = 1 << 30;
 
 const PREFIX: &[u8] = b"chunked 1.0,";
+
+/// The capacity a new buffer for `len` bytes is taken with: an eighth more, because the frames
+/// of one search differ in size by a few percent, and a buffer that fits the next one is reused
+/// rather than taken (and faulted in) again. Headroom never written is address space, not memory.
+fn with_headroom(len: usize) -> usize {
+    len + len / 8
+}
 
 /// Reads frames into reused buffers and counts frames and stream bytes for error positions.
 pub struct FrameReader<R> {
@@ -50,7 +60,7 @@ impl<R: BufRead> FrameReader<R> {
     pub fn read_frame(
         &mut self,
         metadata: &mut Vec<u8>,
-        body: &mut BodyBuffer,
+        body: &mut Vec<u8>,
     ) -> Result<Option<FramePos>, ProtocolError> {
         let Some((pos, len)) = self.read_head(metadata)? else { return Ok(None) };
         self.read_body_with(body, len, pos, |_, _| ())?;
@@ -94,15 +104,27 @@ impl<R: BufRead> FrameReader<R> {
     /// of its next bytes, and may read as far as it likes; what it leaves is read after it.
     /// `body` holds the body afterwards. If the input ends or fails first, that is the error,
     /// whatever `consume` returned.
+    ///
+    /// A buffer too small is replaced, not grown: zeroed memory this large comes from the
+    /// allocator as untouched pages (calloc, mmap), so a frame that declares a large length
+    /// and then ends early costs about what was sent, and a buffer that is large enough is not
+    /// cleared first.
     pub fn read_body_with<T>(
         &mut self,
-        body: &mut BodyBuffer,
+        body: &mut Vec<u8>,
         len: u64,
         pos: FramePos,
         consume: impl FnOnce(&mut [u8], &mut Fill<'_>) -> T,
     ) -> Result<T, ProtocolError> {
         // `len` was checked against MAX_BODY by `read_head`.
-        body.set_len(len as usize);
+        let len = len as usize;
+        if body.capacity() < len {
+            // The old buffer goes first, so the peak is one body, not two.
+            *body = Vec::new();
+            *body = vec![0u8; with_headroom(len)];
+        }
+        // Bytes of an earlier body are kept rather than cleared: they are read over.
+        body.resize(len, 0);
         let input = &mut self.input;
         // Bytes read so far; `consume` reads them in order, into the buffer's front.
         let got = std::cell::Cell::new(0usize);
@@ -134,7 +156,7 @@ impl<R: BufRead> FrameReader<R> {
         }
         let got = got.get();
         body.truncate(got);
-        self.count_read(got as u64, len, pos, "body")?;
+        self.count_read(got as u64, len as u64, pos, "body")?;
         self.frames += 1;
         Ok(consumed)
     }
@@ -271,10 +293,10 @@ mod tests {
 
     fn read_all(input: &[u8]) -> Result<Frames, ProtocolError> {
         let mut r = FrameReader::new(input);
-        let (mut m, mut b) = (Vec::new(), BodyBuffer::default());
+        let (mut m, mut b) = (Vec::new(), Vec::new());
         let mut out = Vec::new();
         while r.read_frame(&mut m, &mut b)?.is_some() {
-            out.push((m.clone(), b.to_vec()));
+            out.push((m.clone(), b.clone()));
         }
         Ok(out)
     }
@@ -350,10 +372,10 @@ mod tests {
         let bodies = [&first, &second, &third, &fourth, &Vec::new()];
         let input = bodies.map(|body| frame(b"{}", body)).concat();
         let mut reader = FrameReader::new(std::io::BufReader::new(Trickle(&input)));
-        let (mut m, mut b) = (Vec::new(), BodyBuffer::default());
+        let (mut m, mut b) = (Vec::new(), Vec::new());
         for want in bodies {
             reader.read_frame(&mut m, &mut b).unwrap().unwrap();
-            assert!(*b == **want, "a body of {} bytes came back changed", want.len());
+            assert!(b == *want, "a body of {} bytes came back changed", want.len());
         }
         assert!(reader.read_frame(&mut m, &mut b).unwrap().is_none());
     }
@@ -367,7 +389,7 @@ mod tests {
             let header = input.len();
             input.extend_from_slice(&body[..sent]);
             let mut reader = FrameReader::new(std::io::BufReader::new(Trickle(&input)));
-            let err = reader.read_frame(&mut Vec::new(), &mut BodyBuffer::default()).unwrap_err().to_string();
+            let err = reader.read_frame(&mut Vec::new(), &mut Vec::new()).unwrap_err().to_string();
             let want = format!("frame 1 at byte {}: input ended after {sent} of {len} declared body", header + sent);
             assert!(err.starts_with(&want), "sent {sent}: {err}");
         }
@@ -382,7 +404,7 @@ mod tests {
         for stop in [0, 1, 7_777, 50_000, 100_000] {
             let mut reader = FrameReader::new(std::io::BufReader::new(Trickle(&input)));
             let (pos, len) = reader.read_head(&mut Vec::new()).unwrap().unwrap();
-            let mut b = BodyBuffer::default();
+            let mut b = Vec::new();
             let seen = reader
                 .read_body_with(&mut b, len, pos, |buf, fill| {
                     assert_eq!(buf.len(), body.len());
@@ -394,10 +416,10 @@ mod tests {
                 })
                 .unwrap();
             assert!(seen == body[..stop], "stop {stop}: the consumer saw other bytes");
-            assert!(*b == body, "stop {stop}: the body came back changed");
-            let mut next = BodyBuffer::default();
+            assert!(b == body, "stop {stop}: the body came back changed");
+            let mut next = Vec::new();
             reader.read_frame(&mut Vec::new(), &mut next).unwrap().unwrap();
-            assert_eq!(*next, *b"next");
+            assert_eq!(next, b"next");
         }
     }
 
@@ -422,7 +444,7 @@ mod tests {
         let (pos, len) = reader.read_head(&mut Vec::new()).unwrap().unwrap();
         let mut failures = 0;
         let err = reader
-            .read_body_with(&mut BodyBuffer::default(), len, pos, |buf, fill| {
+            .read_body_with(&mut Vec::new(), len, pos, |buf, fill| {
                 let mut got = 0;
                 loop {
                     match fill(&mut buf[got..]) {

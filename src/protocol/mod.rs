@@ -1,7 +1,6 @@
 //! The Splunk chunked protocol (SCP v2): frames, request metadata and the session state machine.
 //! Knows nothing about events or detection: it hands CSV bodies to a [`Command`].
 
-pub mod body;
 pub mod frame;
 pub mod session;
 

@@ -2,7 +2,6 @@
 
 use std::io::{BufRead, Write};
 
-use super::body::BodyBuffer;
 use super::frame::{FramePos, FrameReader, write_frame, write_spliced_frame};
 use super::{Command, Level, Message, Request, reply_metadata};
 use crate::error::ProtocolError;
@@ -53,7 +52,7 @@ fn drive<R: BufRead, W: Write, C: Command>(
     command: &mut C,
 ) -> Result<Ending, ProtocolError> {
     let mut metadata = Vec::new();
-    let mut body = BodyBuffer::default();
+    let mut body = Vec::new();
     let mut reply = Spliced::default();
 
     let Some(pos) = reader.read_frame(&mut metadata, &mut body)? else {
