@@ -148,9 +148,9 @@ fn bad_options_are_refused_on_the_getinfo_reply() {
 #[test]
 fn input_closed_without_final_request_exits_cleanly() {
     let run = run([getinfo(&[]), execute(false, b"a\n1\n")].concat());
-    assert_eq!(run.code, 0);
-    assert_eq!(run.replies.len(), 2);
-    assert!(run.stderr.contains("input closed before the final execute request"));
+    assert_eq!(run.code, 0, "stderr {:?}, {} replies", run.stderr, run.replies.len());
+    assert_eq!(run.replies.len(), 2, "stderr {:?}", run.stderr);
+    assert!(run.stderr.contains("input closed before the final execute request"), "stderr {:?}", run.stderr);
 }
 
 #[test]

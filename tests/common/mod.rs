@@ -78,7 +78,30 @@ impl Run {
 }
 
 /// Runs `exe` with `input` on stdin (written from another thread, as splunkd does).
+///
+/// Every run of the command writes at least one frame (a reply, or the error frame). Through a
+/// runner (Wine, qemu), a run with no output and no line of the command's on stderr is the
+/// runner failing to start it, not the command: that run is reported and started once more. A
+/// build that cannot start at all still fails, the second time.
 pub fn run_exe(exe: &Path, input: Vec<u8>) -> Run {
+    let run = run_once(exe, input.clone());
+    let runner = std::env::var_os("SYSTEMTASK_RUNNER");
+    match runner {
+        Some(runner) if run.stdout.is_empty() && !run.stderr.contains("systemtask") => {
+            eprintln!(
+                "note: {} started {} with no output at all (exit {}, stderr {:?}); starting it once more",
+                runner.to_string_lossy(),
+                exe.display(),
+                run.code,
+                run.stderr
+            );
+            run_once(exe, input)
+        }
+        _ => run,
+    }
+}
+
+fn run_once(exe: &Path, input: Vec<u8>) -> Run {
     let mut child = spawn_retrying(|| {
         let mut c = command_for(exe);
         c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
