@@ -17,7 +17,7 @@ pub fn bin() -> PathBuf {
 /// A command that starts `exe` the way the tests run a build: through `SYSTEMTASK_RUNNER` when
 /// set (qemu for a foreign architecture, `tools/wine/run` for the Windows build).
 pub fn command_for(exe: &Path) -> Command {
-    match std::env::var_os("SYSTEMTASK_RUNNER") {
+    match runner() {
         Some(runner) => {
             let mut c = Command::new(runner);
             c.arg(exe);
@@ -25,6 +25,11 @@ pub fn command_for(exe: &Path) -> Command {
         }
         None => Command::new(exe),
     }
+}
+
+/// `SYSTEMTASK_RUNNER`: what starts a build this machine cannot run itself.
+fn runner() -> Option<std::ffi::OsString> {
+    std::env::var_os("SYSTEMTASK_RUNNER")
 }
 
 pub fn shared() -> PathBuf {
@@ -84,21 +89,19 @@ impl Run {
 /// runner failing to start it, not the command: that run is reported and started once more. A
 /// build that cannot start at all still fails, the second time.
 pub fn run_exe(exe: &Path, input: Vec<u8>) -> Run {
+    let Some(runner) = runner() else { return run_once(exe, input) };
     let run = run_once(exe, input.clone());
-    let runner = std::env::var_os("SYSTEMTASK_RUNNER");
-    match runner {
-        Some(runner) if run.stdout.is_empty() && !run.stderr.contains("systemtask") => {
-            eprintln!(
-                "note: {} started {} with no output at all (exit {}, stderr {:?}); starting it once more",
-                runner.to_string_lossy(),
-                exe.display(),
-                run.code,
-                run.stderr
-            );
-            run_once(exe, input)
-        }
-        _ => run,
+    if !run.stdout.is_empty() || run.stderr.contains("systemtask") {
+        return run;
     }
+    eprintln!(
+        "note: {} started {} with no output at all (exit {}, stderr {:?}); starting it once more",
+        runner.to_string_lossy(),
+        exe.display(),
+        run.code,
+        run.stderr
+    );
+    run_once(exe, input)
 }
 
 fn run_once(exe: &Path, input: Vec<u8>) -> Run {
