@@ -8,12 +8,13 @@
 /// Bytes looked at word by word before `memchr` takes over.
 const SHORT: usize = 32;
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
 /// The first byte of `hay` that is one of `needles`. Past the first bytes, one to three
 /// needles go to `memchr`; more stay word by word to the end.
 #[inline]
 pub fn find_any<const N: usize>(needles: [u8; N], hay: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let head = if N > 3 { hay } else { &hay[..hay.len().min(SHORT)] };
     let mut words = head.chunks_exact(8);
     let mut at = 0;
@@ -52,12 +53,44 @@ pub fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
     find_any([needle], hay)
 }
 
+/// From `at`, skips eight bytes at a time past bytes at or above `floor` (at most 0x80): the
+/// position of the first byte below it, or of the last fewer-than-eight bytes, which the caller
+/// judges itself. A word's lowest byte below `floor` is flagged exactly (borrows only go up).
+#[inline]
+pub fn skip_words_at_least(hay: &[u8], mut at: usize, floor: u8) -> usize {
+    debug_assert!(floor <= 0x80);
+    while let Some(word) = hay.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let word = u64::from_le_bytes(word);
+        let below = word.wrapping_sub(ONES * u64::from(floor)) & !word & HIGHS;
+        if below != 0 {
+            return at + (below.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
     proptest! {
+        /// The word skip stops where a byte loop finds the first byte below the floor, or in the
+        /// last eight bytes, and never passes such a byte.
+        #[test]
+        fn skip_words_stops_at_the_first_byte_below(
+            hay in proptest::collection::vec(any::<u8>(), 0..64),
+            from in 0usize..16,
+            floor in 0u8..=0x80,
+        ) {
+            let from = from.min(hay.len());
+            let stop = skip_words_at_least(&hay, from, floor);
+            prop_assert!(stop >= from && stop <= hay.len());
+            prop_assert!(hay[from..stop].iter().all(|&b| b >= floor), "passed a byte below {floor:#x}: {stop}");
+            prop_assert!(hay.get(stop).is_some_and(|&b| b < floor) || hay.len() - stop < 8, "stopped early: {stop}");
+        }
+
         /// The same answer as a byte loop, for any bytes (high bytes, needles side by side,
         /// every alignment, past the word-by-word head).
         #[test]

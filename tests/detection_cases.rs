@@ -62,7 +62,7 @@ fn command_lines() {
         (r#"schtasks /create /tn x /tr c:\x.exe /sc minute"#, "NT-AUTORITÄT\\SYSTEM", Some(Alert)),
         (r#"schtasks /create /tn x /tr c:\x.exe /sc minute"#, USER, Some(Benign)),
         (r#"schtasks /create /s fs02 /tn x /tr c:\x.exe"#, SYSTEM, Some(Benign)),
-        // Switch names as schtasks folds them (OrdinalIgnoreCase): `ſ` is `s`, `Ü` is no `u`;
+        // Switch names as schtasks folds them (OrdinalIgnoreCase): `ſ` is `s`, `ü` is no `u`;
         // a name no switch has takes no value.
         (r#"schtasks /create /ſ fs02 /tn x /tr c:\x.exe"#, SYSTEM, Some(Benign)),
         (r#"schtasks /create /tn x /tr c:\x.exe /rü SYSTEM"#, USER, Some(Benign)),

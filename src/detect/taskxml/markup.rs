@@ -143,18 +143,8 @@ fn bare_start_tag(after: &str) -> Option<(Item<'_>, usize)> {
     let mut at = 0;
     loop {
         // Every stop is below 0x40, and letters and non-ASCII bytes are not: names are skipped a
-        // word at a time up to the first byte below it (exact for the lowest byte; see
-        // `crate::bytes`), which the table then judges.
-        while let Some(word) = bytes.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-            const ONES: u64 = 0x0101_0101_0101_0101;
-            let word = u64::from_le_bytes(word);
-            let below = word.wrapping_sub(ONES * 0x40) & !word & (ONES * 0x80);
-            if below != 0 {
-                at += (below.trailing_zeros() / 8) as usize;
-                break;
-            }
-            at += 8;
-        }
+        // word at a time up to the first byte below it, which the table then judges.
+        at = crate::bytes::skip_words_at_least(bytes, at, 0x40);
         let b = *bytes.get(at)?;
         if !NAME_STOP[usize::from(b)] {
             at += 1;
