@@ -17,6 +17,9 @@ pub struct FieldSpan {
     pub start: usize,
     pub end: usize,
     pub quoted: bool,
+    /// Quoted and holding a `""` escape, as the scan that found its end saw: a value without one
+    /// is a plain slice of the body, known without a second look at its bytes.
+    pub escaped: bool,
 }
 
 impl FieldSpan {
@@ -30,15 +33,14 @@ impl FieldSpan {
 
     /// The field's value when it is a plain slice of the body (no `""` to unescape).
     pub fn borrowed<'a>(&self, body: &'a [u8]) -> Option<&'a [u8]> {
-        let inner = self.inner(body);
-        (!self.quoted || find_byte(b'"', inner).is_none()).then_some(inner)
+        (!self.escaped).then(|| self.inner(body))
     }
 
     /// Appends the field's value to `out` as text, bytes that are not UTF-8 replaced (U+FFFD).
     pub fn push_value_lossy(&self, body: &[u8], out: &mut String) {
         // Nearly always valid: checked once as a whole, then copied between the escapes.
         if let Ok(text) = std::str::from_utf8(self.inner(body)) {
-            if !self.quoted {
+            if !self.escaped {
                 out.push_str(text);
                 return;
             }
@@ -67,11 +69,11 @@ impl FieldSpan {
 
     /// The value in pieces, `""` unescaped: every piece but the last ends with the quote kept.
     fn pieces<'a>(&self, body: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let quoted = self.quoted;
+        let escaped = self.escaped;
         let mut rest = Some(self.inner(body));
         std::iter::from_fn(move || {
             let r = rest?;
-            match find_byte(b'"', r).filter(|_| quoted) {
+            match if escaped { find_byte(b'"', r) } else { None } {
                 // Inside a well-formed quoted field every quote is doubled: keep one, skip one.
                 Some(i) => {
                     rest = Some(r.get(i + 2..).unwrap_or(&[]));
@@ -144,6 +146,7 @@ impl<'a> Scanner<'a> {
             if body.get(pos) == Some(&b'"') {
                 let field_start = pos;
                 let mut i = pos + 1;
+                let mut escaped = false;
                 loop {
                     match find_byte(b'"', &body[i..]) {
                         None => {
@@ -152,6 +155,7 @@ impl<'a> Scanner<'a> {
                         Some(q) => {
                             let q = i + q;
                             if body.get(q + 1) == Some(&b'"') {
+                                escaped = true;
                                 i = q + 2;
                             } else {
                                 pos = q + 1;
@@ -160,7 +164,7 @@ impl<'a> Scanner<'a> {
                         }
                     }
                 }
-                fields.push(FieldSpan { start: field_start, end: pos, quoted: true });
+                fields.push(FieldSpan { start: field_start, end: pos, quoted: true, escaped });
                 match body.get(pos) {
                     None => return Ok(Some(self.finish(start, pos, pos))),
                     Some(b',') => pos += 1,
@@ -175,23 +179,23 @@ impl<'a> Scanner<'a> {
             } else if body.get(pos) == Some(&b',') {
                 // An empty field, the commonest of all where a chunk's header is the union of
                 // several layouts: no search.
-                fields.push(FieldSpan { start: pos, end: pos, quoted: false });
+                fields.push(FieldSpan { start: pos, end: pos, quoted: false, escaped: false });
                 pos += 1;
             } else {
                 let field_start = pos;
                 match find_any([b',', b'\n'], &body[pos..]) {
                     None => {
-                        fields.push(FieldSpan { start: field_start, end: body.len(), quoted: false });
+                        fields.push(FieldSpan { start: field_start, end: body.len(), quoted: false, escaped: false });
                         return Ok(Some(self.finish(start, body.len(), body.len())));
                     }
                     Some(n) => {
                         let at = pos + n;
                         if body[at] == b',' {
-                            fields.push(FieldSpan { start: field_start, end: at, quoted: false });
+                            fields.push(FieldSpan { start: field_start, end: at, quoted: false, escaped: false });
                             pos = at + 1;
                         } else {
                             let end = if at > field_start && body[at - 1] == b'\r' { at - 1 } else { at };
-                            fields.push(FieldSpan { start: field_start, end, quoted: false });
+                            fields.push(FieldSpan { start: field_start, end, quoted: false, escaped: false });
                             return Ok(Some(self.finish(start, end, at + 1)));
                         }
                     }
