@@ -31,6 +31,46 @@ pub struct Memo<T> {
     resting: u32,
 }
 
+/// A value from [`Memo::get_or_derive_keyed`]: shared with the memo, or derived for this caller
+/// alone and never boxed (a stream of distinct texts, which the memo stops storing, then costs
+/// no allocation for the sharing it will not have).
+pub enum Derived<T> {
+    Remembered(Arc<T>),
+    Fresh(T),
+}
+
+impl<T> Derived<T> {
+    /// The value as a shared reference.
+    pub fn into_arc(self) -> Arc<T> {
+        match self {
+            Derived::Remembered(shared) => shared,
+            Derived::Fresh(value) => Arc::new(value),
+        }
+    }
+
+    /// The value, moved out when fresh, copied when the memo shares it.
+    pub fn into_owned(self) -> T
+    where
+        T: Clone,
+    {
+        match self {
+            Derived::Remembered(shared) => Arc::unwrap_or_clone(shared),
+            Derived::Fresh(value) => value,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Derived<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match self {
+            Derived::Remembered(shared) => shared,
+            Derived::Fresh(value) => value,
+        }
+    }
+}
+
 impl<T> Memo<T> {
     pub fn with_capacity(capacity: usize) -> Self {
         Memo { entries: HashMap::default(), keys: Vec::new(), inserted: 0, capacity, lookups: 0, hits: 0, resting: 0 }
@@ -38,15 +78,15 @@ impl<T> Memo<T> {
 
     /// `derive(text)`, answered from memory when the same text was seen before.
     #[cfg(test)]
-    pub fn get_or_derive(&mut self, text: &str, derive: impl FnOnce(&str) -> T) -> Arc<T> {
+    pub fn get_or_derive(&mut self, text: &str, derive: impl FnOnce(&str) -> T) -> Derived<T> {
         self.get_or_derive_keyed(text.as_bytes(), || derive(text))
     }
 
     /// `derive()` for a value identified by `key` (any bytes that determine the value, such as
     /// its stored form), answered from memory when the same key was seen before. A value not
-    /// kept in memory comes back as the only reference to it, so the caller can take it apart
-    /// instead of copying it.
-    pub fn get_or_derive_keyed(&mut self, key: &[u8], derive: impl FnOnce() -> T) -> Arc<T> {
+    /// kept in memory comes back [`Derived::Fresh`], so the caller can take it apart instead of
+    /// copying it.
+    pub fn get_or_derive_keyed(&mut self, key: &[u8], derive: impl FnOnce() -> T) -> Derived<T> {
         let hash = content_hash(key);
         self.lookups += 1;
         if self.lookups == WINDOW {
@@ -63,12 +103,13 @@ impl<T> Memo<T> {
             && memchr::arch::all::is_equal(&self.keys[*start..*end], key)
         {
             self.hits += 1;
-            return Arc::clone(value);
+            return Derived::Remembered(Arc::clone(value));
         }
-        let value = Arc::new(derive());
+        let value = derive();
         if key.len() > MAX_KEY || self.resting > 0 {
-            return value;
+            return Derived::Fresh(value);
         }
+        let value = Arc::new(value);
         // Counted by insertions, not entries: a hash collision replaces an entry but still adds
         // its key's bytes.
         if self.inserted >= self.capacity || self.keys.len() + key.len() > MAX_KEY_BYTES {
@@ -80,7 +121,7 @@ impl<T> Memo<T> {
         self.keys.extend_from_slice(key);
         self.entries.insert(hash, ((start, self.keys.len()), Arc::clone(&value)));
         self.inserted += 1;
-        value
+        Derived::Remembered(value)
     }
 
     #[cfg(test)]
@@ -168,7 +209,7 @@ mod tests {
         let mut unshared = 0;
         for i in 0..WINDOW * (REST_WINDOWS + 1) {
             let v = memo.get_or_derive_keyed(&i.to_le_bytes(), || i);
-            unshared += usize::from(Arc::strong_count(&v) == 1);
+            unshared += usize::from(matches!(v, Derived::Fresh(_)));
         }
         assert_eq!(unshared, (WINDOW * REST_WINDOWS) as usize, "every value but the first window's is handed over");
         // The same text over and over: within two windows it is stored and answered from memory.

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::accounts::{self, Privilege};
-use super::memo::Memo;
+use super::memo::{Derived, Memo};
 use super::{Action, Finding, NormalizedAction, TaskInfo, Text, Verdict, indicators, subject_account, taskxml};
 use crate::event::{EventFields, Field};
 
@@ -86,7 +86,7 @@ fn action_facts(task: &TaskInfo, memo: Option<&mut ActionMemo>) -> Arc<ActionFac
             memo.key.push(0xFF);
         }
     }
-    memo.memo.get_or_derive_keyed(&memo.key, derive)
+    memo.memo.get_or_derive_keyed(&memo.key, derive).into_arc()
 }
 
 /// Names the actions after the first, which the command column does not show.
@@ -173,13 +173,13 @@ pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: u32, memo: Option
                 Described::none("no task XML in the event")
             }
         }),
-        _ => Arc::new(match view.get(field) {
+        _ => Derived::Fresh(match view.get(field) {
             Some(text) => describe(&text, &mut taskxml::Reader::default(), None),
             None => Described::none("no task XML in the event"),
         }),
     };
     // A definition the memo does not keep is this event's alone: moved out, not copied.
-    let described = Arc::try_unwrap(described).unwrap_or_else(|shared| Described::clone(&shared));
+    let described = described.into_owned();
     let has_task = described.task.is_some();
     let mut task =
         described.task.unwrap_or_else(|| TaskInfo { privilege: Some(Privilege::Unknown), ..TaskInfo::default() });
