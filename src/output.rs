@@ -5,8 +5,9 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
+use crate::bytes::find_byte;
 use crate::detect::{self, Finding, Text, Verdict};
-use crate::record::write_field;
+use crate::record::{needs_quotes, write_field};
 
 /// The command's columns, in order. Multivalue ones also get a `__mv_` column, after these.
 pub const COLUMNS: [&str; 19] = [
@@ -85,6 +86,9 @@ impl<'a> Values<'a> {
 pub enum Cell<'a> {
     Empty,
     One(&'a str),
+    /// A word of the command's own vocabulary (a verdict, a privilege, `true`): never cut, and
+    /// never quoted in CSV, so written without a look at its bytes.
+    Word(&'static str),
     Many(Values<'a>),
 }
 
@@ -95,17 +99,20 @@ pub fn cells(f: &Finding) -> [Cell<'_>; COLUMNS.len()] {
     fn one(v: Option<&str>) -> Cell<'_> {
         v.map_or(Cell::Empty, Cell::One)
     }
-    let boolean = |b: Option<bool>| one(b.map(|b| if b { "true" } else { "false" }));
+    fn word(v: Option<&'static str>) -> Cell<'static> {
+        v.map_or(Cell::Empty, Cell::Word)
+    }
+    let boolean = |b: Option<bool>| word(b.map(|b| if b { "true" } else { "false" }));
     [
-        Cell::One(f.verdict.as_str()),
+        Cell::Word(f.verdict.as_str()),
         Cell::Many(Values::Reasons(&f.reasons)),
-        one(flagged.then_some(detect::SEVERITY)),
-        one(flagged.then_some(detect::MITRE_TECHNIQUE)),
+        word(flagged.then_some(detect::SEVERITY)),
+        word(flagged.then_some(detect::MITRE_TECHNIQUE)),
         one(f.suppressed_by.as_deref()),
         one(t.name.as_deref()),
-        one(t.action),
+        word(t.action),
         one(t.run_as.as_deref()),
-        one(t.privilege.map(|p| p.as_str())),
+        word(t.privilege.map(|p| p.as_str())),
         one(t.run_level.as_deref()),
         one(t.command.as_deref()),
         one(t.arguments.as_deref()),
@@ -114,7 +121,7 @@ pub fn cells(f: &Finding) -> [Cell<'_>; COLUMNS.len()] {
         one(t.author.as_deref()),
         one(t.creator.as_deref()),
         boolean(t.remote),
-        one(t.evidence),
+        word(t.evidence),
         Cell::Many(Values::Fixed(&t.indicators)),
     ]
 }
@@ -158,6 +165,10 @@ pub fn write_csv_cells(out: &mut Vec<u8>, finding: Option<&Finding>, scratch: &m
         match *cell {
             Cell::Empty => {}
             Cell::One(v) => write_field(out, clip(v).as_bytes()),
+            Cell::Word(w) => {
+                debug_assert!(!needs_quotes(w.as_bytes()), "a word of the vocabulary needs quoting: {w:?}");
+                out.extend_from_slice(w.as_bytes());
+            }
             Cell::Many(values) => write_mv_plain(out, values, scratch),
         }
     }
@@ -199,12 +210,15 @@ fn write_mv_encoded(out: &mut Vec<u8>, values: Values<'_>, scratch: &mut Vec<u8>
             scratch.push(b';');
         }
         scratch.push(b'$');
-        for &b in clip(v).as_bytes() {
-            if b == b'$' {
-                scratch.push(b'$');
-            }
-            scratch.push(b);
+        // Runs between dollars copied whole; each `$` doubled.
+        let value = clip(v);
+        let mut rest = value.as_bytes();
+        while let Some(i) = find_byte(b'$', rest) {
+            scratch.extend_from_slice(&rest[..=i]);
+            scratch.push(b'$');
+            rest = &rest[i + 1..];
         }
+        scratch.extend_from_slice(rest);
         scratch.push(b'$');
     }
     write_field(out, scratch);
@@ -248,6 +262,7 @@ impl Row {
             .map(|cell| match *cell {
                 Cell::Empty => Value::Empty,
                 Cell::One(v) => Value::One(clip(v).into_owned()),
+                Cell::Word(w) => Value::One(w.to_owned()),
                 Cell::Many(values) => Value::Many(values.iter().map(|v| clip(v).into_owned()).collect()),
             })
             .collect();
@@ -380,6 +395,28 @@ mod tests {
         let args = &rows[0][col("task_arguments")];
         assert!(args.len() < MAX_VALUE + 64 && args.ends_with("[cut: 65536 of 90000 bytes]"), "{}", args.len());
         assert!(rows[1].iter().skip(1).all(str::is_empty));
+    }
+
+    /// Splunk's multivalue encoding: each value in `$`, values joined by `;`, a `$` inside a
+    /// value doubled (wherever it stands).
+    #[test]
+    fn multivalue_cells_double_every_dollar() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["a", "b"], "$a$;$b$"),
+            (&["a$b", "c"], "$a$$b$;$c$"),
+            (&["$", "$$x$"], "$$$$;$$$$$x$$$"),
+            (&["only"], ""),
+            (&["", ""], "$$;$$"),
+            (&["€$€", "x"], "$€$$€$;$x$"),
+        ];
+        for (values, want) in cases {
+            let reasons: Vec<Cow<'static, str>> = values.iter().map(|v| Cow::Owned(v.to_string())).collect();
+            let mut out = Vec::new();
+            write_mv_encoded(&mut out, Values::Reasons(&reasons), &mut Vec::new());
+            let cell = csv::ReaderBuilder::new().has_headers(false).from_reader(&out[..]).records().next();
+            let got = cell.map(|r| r.unwrap()[0].to_string()).unwrap_or_default();
+            assert_eq!(got, *want, "values {values:?}");
+        }
     }
 
     #[test]

@@ -26,9 +26,14 @@ pub fn read_whole(buf: &mut [u8], fill: &mut Fill<'_>) -> usize {
     got
 }
 
+/// Whether a CSV field must be quoted: it holds a separator, a quote or a line end.
+pub fn needs_quotes(value: &[u8]) -> bool {
+    crate::bytes::find_any([b',', b'"', b'\n', b'\r'], value).is_some()
+}
+
 /// Appends a CSV field, quoted only when it must be.
 pub fn write_field(out: &mut Vec<u8>, value: &[u8]) {
-    if crate::bytes::find_any([b',', b'"', b'\n', b'\r'], value).is_none() {
+    if !needs_quotes(value) {
         out.extend_from_slice(value);
         return;
     }
