@@ -179,7 +179,7 @@ pub fn hunt_file(engine: &Engine, file: &Path, keep: &impl Fn(Verdict) -> bool) 
         Some(k @ (Kind::Csv | Kind::Jsonl)) => match table_findings(engine, file, k) {
             Ok(findings) => {
                 for (n, finding) in findings.into_iter().enumerate() {
-                    let computer = finding.as_ref().and_then(|f| f.host.clone()).unwrap_or_default();
+                    let computer = finding.as_ref().and_then(|f| f.host.as_deref()).unwrap_or_default().to_string();
                     let origin =
                         Origin { file: name.clone(), record: (n + 1).to_string(), channel: String::new(), computer };
                     add(&mut report, origin, finding);

@@ -251,8 +251,10 @@ fn tag_files(files: &[PathBuf], options: &[String], allowlist: Option<String>, f
             for f in findings.iter().flatten() {
                 stats.count(Some(f));
                 stats.records_out += 1;
-                let origin =
-                    output::Origin { computer: f.host.clone().unwrap_or_default(), ..output::Origin::default() };
+                let origin = output::Origin {
+                    computer: f.host.as_deref().unwrap_or_default().to_string(),
+                    ..output::Origin::default()
+                };
                 output::write_table_row(&mut out_stream, &output::Row::new(origin, f))
                     .map_err(|e| format!("writing output: {e}"))?;
             }

@@ -4,18 +4,20 @@
 
 use std::borrow::Cow;
 
+use super::Text;
+
 /// Splits a command line into arguments with the rules of `CommandLineToArgvW` / the MSVC
 /// runtime: the program name ends at the closing quote or first blank; afterwards `"` toggles
 /// quoting, `""` inside quotes is a literal quote, only blanks and tabs separate arguments (a
 /// newline is part of one), and backslashes are literal unless they
 /// precede a quote (2n backslashes + `"` = n backslashes and a toggle; 2n+1 = n and a `"`).
-pub fn split_args(line: &str) -> Vec<String> {
+pub fn split_args(line: &str) -> Vec<Text> {
     let mut args = Vec::new();
     let (program, rest) = split_program(line);
     if program.is_empty() && rest.is_empty() {
         return args;
     }
-    args.push(program.into_owned());
+    args.push(Text::from(&*program));
     // One pass over the bytes: every byte the rules look at is ASCII, which never occurs inside
     // a multi-byte UTF-8 sequence, so a run of other bytes is copied whole. A run of
     // backslashes is counted, then judged by what follows it.
@@ -30,7 +32,7 @@ pub fn split_args(line: &str) -> Vec<String> {
         match bytes[i] {
             b' ' | b'\t' if !in_quotes => {
                 if in_arg {
-                    args.push(current.as_str().to_owned());
+                    args.push(Text::from(current.as_str()));
                     current.clear();
                     in_arg = false;
                 }
@@ -76,7 +78,7 @@ pub fn split_args(line: &str) -> Vec<String> {
         }
     }
     if in_arg {
-        args.push(current);
+        args.push(Text::from(current));
     }
     args
 }
@@ -236,7 +238,7 @@ fn push_command(out: &mut Vec<String>, current: &mut String) {
 }
 
 /// Drops redirection tokens (`>`, `2>&1`, `> nul`, ...) from arguments of a cmd chain element.
-pub fn strip_redirections(args: &mut Vec<String>) {
+pub fn strip_redirections(args: &mut Vec<Text>) {
     // One pass: a bare operator (`>`, `>>`, `<`) also drops the target that follows it.
     let mut drop_next = false;
     args.retain(|a| {

@@ -44,9 +44,11 @@ impl Verdict {
     }
 }
 
-/// Text of a finding. Shared rather than copied: every event that carries the same task
-/// definition reads the strings derived from it once (see `task_event`).
-pub type Text = Arc<str>;
+/// Text of a finding. Up to 23 bytes it is held inline, with no allocation (accounts, hosts,
+/// run levels, trigger kinds, most command-line arguments); longer, it is shared rather than
+/// copied, as an `Arc<str>` is: every event that carries the same task definition reads the
+/// strings derived from it once (see `task_event`).
+pub type Text = smol_str::SmolStr;
 
 /// What the event says about the task. Every field is optional: it is written when known.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -86,7 +88,7 @@ pub struct Finding {
     pub reasons: Vec<Cow<'static, str>>,
     pub task: TaskInfo,
     /// The host the event came from, for allowlist entries that name hosts.
-    pub host: Option<String>,
+    pub host: Option<Text>,
     /// The allowlist entry that suppressed it.
     pub suppressed_by: Option<String>,
     /// `task`'s command and arguments normalized, when detection already derived them (shared
@@ -160,7 +162,7 @@ pub fn analyze_with<E: EventFields + ?Sized>(event: &E, cache: Option<&mut TaskX
         None if event.has(Field::CommandLine) => process::analyze(&view, None),
         None => None,
     }?;
-    finding.host = view.get(Field::Computer).or_else(|| view.get(Field::Host)).map(Cow::into_owned);
+    finding.host = view.get(Field::Computer).or_else(|| view.get(Field::Host)).map(|h| Text::from(&*h));
     Some(finding)
 }
 

@@ -24,6 +24,7 @@
 //!
 //! Names (cmdlets, parameters, host switches) are compared with [`super::casefold`].
 
+use super::Text;
 use super::casefold::is_prefix_of;
 
 pub fn is_dash(c: char) -> bool {
@@ -328,7 +329,7 @@ const HOST_SWITCHES: &[(&str, &str, bool)] = &[
 /// a first argument that is not a switch as a command; pwsh runs it as a file. Both are read
 /// as script text here: a file name holds no cmdlet, so reading it costs nothing, while
 /// missing a command would.
-pub fn host_script(args: &[String]) -> Option<HostScript> {
+pub fn host_script(args: &[Text]) -> Option<HostScript> {
     let mut i = 0;
     while i < args.len() {
         let arg = args[i].trim();
@@ -536,7 +537,7 @@ mod tests {
             (&["-enc", "not base64!"], Some(HostScript::Encoded(None))),
         ];
         for (args, want) in cases {
-            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            let args: Vec<Text> = args.iter().map(|&s| Text::from(s)).collect();
             assert_eq!(host_script(&args), *want, "{args:?}");
         }
     }

@@ -210,7 +210,7 @@ impl<'a> SchtasksCall<'a> {
     }
 }
 
-fn parse_schtasks(args: &[String]) -> SchtasksCall<'_> {
+fn parse_schtasks(args: &[Text]) -> SchtasksCall<'_> {
     let mut call = SchtasksCall { verb: None, switches: Vec::with_capacity(args.len() / 2) };
     let mut i = 1;
     while i < args.len() {
@@ -235,7 +235,7 @@ fn parse_schtasks(args: &[String]) -> SchtasksCall<'_> {
             continue;
         }
         let Some(switch) = known_switch(folded) else { continue };
-        let value = if takes_value(call.verb, switch) { args.get(i).map(String::as_str) } else { None };
+        let value = if takes_value(call.verb, switch) { args.get(i).map(Text::as_str) } else { None };
         if value.is_some() {
             i += 1;
         }
@@ -249,7 +249,7 @@ fn is_local_host(host: &str) -> bool {
     matches!(h.as_str(), "localhost" | "127.0.0.1" | "." | "::1")
 }
 
-fn schtasks(args: &[String], runner: &Runner) -> Option<Finding> {
+fn schtasks(args: &[Text], runner: &Runner) -> Option<Finding> {
     let call = parse_schtasks(args);
     let verb = call.verb?;
     let mut task = TaskInfo { action: Some(verb_action(verb, &call)), ..TaskInfo::default() };
@@ -340,7 +340,7 @@ fn verb_name(verb: Verb) -> &'static str {
 }
 
 /// `at [\\host] time [/interactive] [/every:..|/next:..] command`: AT jobs run as SYSTEM.
-fn at(args: &[String]) -> Option<Finding> {
+fn at(args: &[Text]) -> Option<Finding> {
     let rest = &args[1.min(args.len())..];
     let mut task = TaskInfo::default();
     if rest.iter().any(|a| a.eq_ignore_ascii_case("/delete")) {
@@ -352,7 +352,7 @@ fn at(args: &[String]) -> Option<Finding> {
         task.action = Some("query");
         return Some(Finding::new(Verdict::Benign, "at.exe without a job: lists jobs", task));
     };
-    let command_args: Vec<&String> = rest[time_at + 1..].iter().filter(|a| !a.starts_with('/')).collect();
+    let command_args: Vec<&Text> = rest[time_at + 1..].iter().filter(|a| !a.starts_with('/')).collect();
     task.action = Some("created");
     task.command = command_args.first().map(|s| Text::from(s.as_str()));
     task.arguments = (command_args.len() > 1)
@@ -375,7 +375,7 @@ fn is_time(s: &str) -> bool {
 
 /// PowerShell: the host's script (`-Command`, or `-EncodedCommand` decoded), read statement
 /// by statement for ScheduledTasks cmdlets and for the native commands it starts.
-fn powershell(args: &[String], runner: &Runner, depth: u8, out: &mut Vec<Finding>) {
+fn powershell(args: &[Text], runner: &Runner, depth: u8, out: &mut Vec<Finding>) {
     let script = match powershell::host_script(args.get(1..).unwrap_or_default()) {
         Some(HostScript::Command(script) | HostScript::Encoded(Some(script))) => script,
         _ => return,
@@ -395,8 +395,8 @@ fn script_findings(script: &str, runner: &Runner, depth: u8, out: &mut Vec<Findi
         let base = cmdline::program_base(name);
         if let Some(kind) = program_of(base) {
             // PowerShell hands a native program its tokens, quotes and escapes resolved.
-            let args: Vec<String> =
-                std::iter::once(name).chain(rest.iter().map(|t| t.text.as_str())).map(String::from).collect();
+            let args: Vec<Text> =
+                std::iter::once(name).chain(rest.iter().map(|t| t.text.as_str())).map(Text::from).collect();
             native(kind, args, runner, depth + 1, out);
         } else if START_PROCESS.iter().any(|n| casefold::names(base, n)) {
             start_process(rest, runner, depth, out);
@@ -408,7 +408,7 @@ fn script_findings(script: &str, runner: &Runner, depth: u8, out: &mut Vec<Findi
 }
 
 /// A native task program with its arguments as it receives them.
-fn native(kind: Program, mut args: Vec<String>, runner: &Runner, depth: u8, out: &mut Vec<Finding>) {
+fn native(kind: Program, mut args: Vec<Text>, runner: &Runner, depth: u8, out: &mut Vec<Finding>) {
     if depth > MAX_DEPTH {
         return;
     }
