@@ -134,7 +134,9 @@ pub fn split_program(line: &str) -> (Cow<'_, str>, &str) {
 /// `"C:\X\SchTasks.EXE"` -> `SchTasks`. Borrowed: most events are ruled out on it alone.
 pub fn program_base(program: &str) -> &str {
     let program = program.trim().trim_matches('"');
-    let base = program.rsplit(['\\', '/']).next().unwrap_or(program);
+    // Both separators are ASCII, which never occurs inside a multi-byte character: a byte
+    // search from the end finds the last one (a `char` search backwards decoded every one).
+    let base = memchr::memrchr2(b'\\', b'/', program.as_bytes()).map_or(program, |i| &program[i + 1..]);
     match base.len().checked_sub(4) {
         Some(i) if base.is_char_boundary(i) && base[i..].eq_ignore_ascii_case(".exe") => &base[..i],
         _ => base,
@@ -390,5 +392,22 @@ mod tests {
         assert_eq!(program_base("%%SYSTEMROOT%%\\system32\\schtasks.exe"), "schtasks");
         assert_eq!(program_base("\"C:\\Windows\\System32\\at.exe\""), "at");
         assert_eq!(program_base("at"), "at");
+        assert_eq!(program_base("C:/Tools/ünïcödé\\schtasks.exe"), "schtasks");
+        assert_eq!(program_base("C:\\Temp\\"), "");
+    }
+
+    proptest::proptest! {
+        /// The byte search from the end finds what splitting on either separator by characters
+        /// finds, in any text (separators beside multi-byte characters, quotes, blanks).
+        #[test]
+        fn program_base_is_the_last_path_part(text in "[a\\\\/é€\" .EeXx]{0,24}") {
+            let program = text.trim().trim_matches('"');
+            let last = program.rsplit(['\\', '/']).next().unwrap_or(program);
+            let want = match last.len().checked_sub(4) {
+                Some(i) if last.is_char_boundary(i) && last[i..].eq_ignore_ascii_case(".exe") => &last[..i],
+                _ => last,
+            };
+            proptest::prop_assert_eq!(program_base(&text), want);
+        }
     }
 }
