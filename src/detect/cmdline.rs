@@ -113,7 +113,7 @@ pub fn split_program(line: &str) -> (Cow<'_, str>, &str) {
             Some(end) => {
                 // Anything glued to the closing quote still belongs to the program name.
                 let after = &stripped[end + 1..];
-                let glue = after.find([' ', '\t', '\r', '\n']).unwrap_or(after.len());
+                let glue = find_blank(after).unwrap_or(after.len());
                 let program = if glue == 0 {
                     Cow::Borrowed(&stripped[..end])
                 } else {
@@ -124,19 +124,27 @@ pub fn split_program(line: &str) -> (Cow<'_, str>, &str) {
             None => (Cow::Borrowed(stripped), ""),
         }
     } else {
-        let end = line.find([' ', '\t', '\r', '\n']).unwrap_or(line.len());
+        let end = find_blank(line).unwrap_or(line.len());
         (Cow::Borrowed(&line[..end]), &line[end..])
     };
     (program, rest.trim_start_matches([' ', '\t', '\r', '\n']))
+}
+
+/// The first blank, tab or line end: a byte search (each is ASCII, which never occurs inside a
+/// multi-byte character; a search by `char` decoded every character before it).
+fn find_blank(text: &str) -> Option<usize> {
+    crate::bytes::find_any([b' ', b'\t', b'\r', b'\n'], text.as_bytes())
 }
 
 /// The base name of a program path as written, without quotes and `.exe`:
 /// `"C:\X\SchTasks.EXE"` -> `SchTasks`. Borrowed: most events are ruled out on it alone.
 pub fn program_base(program: &str) -> &str {
     let program = program.trim().trim_matches('"');
-    // Both separators are ASCII, which never occurs inside a multi-byte character: a byte
-    // search from the end finds the last one (a `char` search backwards decoded every one).
-    let base = memchr::memrchr2(b'\\', b'/', program.as_bytes()).map_or(program, |i| &program[i + 1..]);
+    // Both separators are ASCII, which never occurs inside a multi-byte character: a byte loop
+    // from the end finds the last one (a `char` search backwards decoded every character; the
+    // base name is a few bytes, too short for `memrchr` to gain on its set-up).
+    let last = program.as_bytes().iter().rposition(|&b| b == b'\\' || b == b'/');
+    let base = last.map_or(program, |i| &program[i + 1..]);
     match base.len().checked_sub(4) {
         Some(i) if base.is_char_boundary(i) && base[i..].eq_ignore_ascii_case(".exe") => &base[..i],
         _ => base,

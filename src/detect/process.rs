@@ -26,6 +26,10 @@ enum Program {
 /// resolves file names ([`casefold`]). No allocation: every process event is checked, and
 /// nearly all are ruled out here.
 fn program_of(base: &str) -> Option<Program> {
+    // An ASCII name folds to its ASCII lowercase: compared in place, no character decoded.
+    if base.is_ascii() {
+        return PROGRAMS.iter().find(|(name, _)| name.eq_ignore_ascii_case(base)).map(|&(_, program)| program);
+    }
     let mut buf = [0u8; 16];
     let mut len = 0;
     for c in base.chars() {
@@ -36,14 +40,20 @@ fn program_of(base: &str) -> Option<Program> {
         buf[len] = c as u8;
         len += 1;
     }
-    match &buf[..len] {
-        b"schtasks" | b"sctasks" => Some(Program::Schtasks),
-        b"at" => Some(Program::At),
-        b"cmd" => Some(Program::Cmd),
-        b"powershell" | b"pwsh" | b"powershell_ise" => Some(Program::PowerShell),
-        _ => None,
-    }
+    let folded = &buf[..len];
+    PROGRAMS.iter().find(|(name, _)| name.as_bytes() == folded).map(|&(_, program)| program)
 }
+
+/// The programs recognised by base name, lowercase.
+const PROGRAMS: [(&str, Program); 7] = [
+    ("schtasks", Program::Schtasks),
+    ("sctasks", Program::Schtasks),
+    ("at", Program::At),
+    ("cmd", Program::Cmd),
+    ("powershell", Program::PowerShell),
+    ("pwsh", Program::PowerShell),
+    ("powershell_ise", Program::PowerShell),
+];
 
 /// Who ran the process, and whether that is SYSTEM.
 struct Runner {
@@ -632,5 +642,36 @@ impl<'t> Cmdlets<'t> {
         task.privilege = Some(privilege);
         let verdict = if privilege == Privilege::System { Verdict::Alert } else { Verdict::Benign };
         Some(Finding { verdict, reasons, task, host: None, suppressed_by: None, normalized: None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names as Windows resolves them: any ASCII case, `ſ` (whose uppercase is `S`) as `s`, the
+    /// Kelvin sign (its own uppercase) not as `k`; nothing else, not even a near name.
+    #[test]
+    fn programs_by_base_name() {
+        let cases: &[(&str, Option<Program>)] = &[
+            ("schtasks", Some(Program::Schtasks)),
+            ("SchTasks", Some(Program::Schtasks)),
+            ("ſchtasks", Some(Program::Schtasks)),
+            ("sctasks", Some(Program::Schtasks)),
+            ("AT", Some(Program::At)),
+            ("cmd", Some(Program::Cmd)),
+            ("PowerShell", Some(Program::PowerShell)),
+            ("pwsh", Some(Program::PowerShell)),
+            ("powershell_ise", Some(Program::PowerShell)),
+            ("schtasks2", None),
+            ("cmdx", None),
+            ("", None),
+            ("\u{212A}", None),
+            ("ａｔ", None),
+            ("powershell_ise_powershell_ise", None),
+        ];
+        for &(base, want) in cases {
+            assert_eq!(program_of(base), want, "{base:?}");
+        }
     }
 }
