@@ -23,6 +23,10 @@ pub struct FieldSpan {
 }
 
 impl FieldSpan {
+    fn unquoted(start: usize, end: usize) -> Self {
+        FieldSpan { start, end, quoted: false, escaped: false }
+    }
+
     /// The field's value: quotes removed and `""` unescaped; borrowed unless it had escapes.
     pub fn value<'a>(&self, body: &'a [u8]) -> Cow<'a, [u8]> {
         match self.borrowed(body) {
@@ -73,7 +77,8 @@ impl FieldSpan {
         let mut rest = Some(self.inner(body));
         std::iter::from_fn(move || {
             let r = rest?;
-            match if escaped { find_byte(b'"', r) } else { None } {
+            let quote = if escaped { find_byte(b'"', r) } else { None };
+            match quote {
                 // Inside a well-formed quoted field every quote is doubled: keep one, skip one.
                 Some(i) => {
                     rest = Some(r.get(i + 2..).unwrap_or(&[]));
@@ -179,23 +184,23 @@ impl<'a> Scanner<'a> {
             } else if body.get(pos) == Some(&b',') {
                 // An empty field, the commonest of all where a chunk's header is the union of
                 // several layouts: no search.
-                fields.push(FieldSpan { start: pos, end: pos, quoted: false, escaped: false });
+                fields.push(FieldSpan::unquoted(pos, pos));
                 pos += 1;
             } else {
                 let field_start = pos;
                 match find_any([b',', b'\n'], &body[pos..]) {
                     None => {
-                        fields.push(FieldSpan { start: field_start, end: body.len(), quoted: false, escaped: false });
+                        fields.push(FieldSpan::unquoted(field_start, body.len()));
                         return Ok(Some(self.finish(start, body.len(), body.len())));
                     }
                     Some(n) => {
                         let at = pos + n;
                         if body[at] == b',' {
-                            fields.push(FieldSpan { start: field_start, end: at, quoted: false, escaped: false });
+                            fields.push(FieldSpan::unquoted(field_start, at));
                             pos = at + 1;
                         } else {
                             let end = if at > field_start && body[at - 1] == b'\r' { at - 1 } else { at };
-                            fields.push(FieldSpan { start: field_start, end, quoted: false, escaped: false });
+                            fields.push(FieldSpan::unquoted(field_start, end));
                             return Ok(Some(self.finish(start, end, at + 1)));
                         }
                     }
