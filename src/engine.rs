@@ -120,6 +120,11 @@ impl ChunkStats {
             None => {}
         }
     }
+
+    /// Events with no verdict: not about scheduled tasks, passed through untagged.
+    pub fn untagged(&self) -> u64 {
+        self.records_in.saturating_sub(self.alerts + self.suppressed + self.benign + self.errors)
+    }
 }
 
 impl std::ops::AddAssign for ChunkStats {

@@ -58,7 +58,40 @@ fn tag_over_files_of_different_layouts() {
         ["alert", "alert", "benign"]
     );
     assert_eq!(cell(1, "task_creator"), "alice");
-    assert!(stderr.contains("3 events in, 3 out: 2 alert"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "3 events in, 3 out: 2 alert, 0 suppressed, 1 benign, 0 not analysable, 0 not about scheduled tasks"
+        ),
+        "{stderr}"
+    );
+}
+
+/// The table lists only events with a verdict; its summary line still accounts for every event
+/// read, so an analyst does not take the ones left out for lost.
+#[test]
+fn table_summary_accounts_for_events_it_does_not_list() {
+    let dir = temp_dir("table");
+    let events = dir.join("events.csv");
+    std::fs::write(
+        &events,
+        "EventCode,CommandLine,User\n\
+         1,schtasks /create /tn a /tr c:\\x.exe /ru SYSTEM,CORP\\bob\n\
+         1,schtasks /create /tn b /tr c:\\y.exe,CORP\\bob\n\
+         1,notepad.exe c:\\notes.txt,CORP\\bob\n\
+         4624,,\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) =
+        run_cli(&["tag", "--format", "table", "--allowlist", "none", events.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let verdicts: Vec<&str> = stdout.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(verdicts, ["alert", "benign"], "{stdout}");
+    assert!(
+        stderr.contains(
+            "4 events in, 2 listed: 1 alert, 0 suppressed, 1 benign, 0 not analysable, 2 not about scheduled tasks"
+        ),
+        "{stderr}"
+    );
 }
 
 fn samples_evtx() -> std::path::PathBuf {

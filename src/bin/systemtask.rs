@@ -262,9 +262,25 @@ fn tag_files(files: &[PathBuf], options: &[String], allowlist: Option<String>, f
         }
     };
     out_stream.flush().map_err(|e| format!("writing output: {e}"))?;
-    eprintln!(
-        "systemtask: {} events in, {} out: {} alert, {} suppressed, {} benign, {} not analysable",
-        totals.records_in, totals.records_out, totals.alerts, totals.suppressed, totals.benign, totals.errors
-    );
+    eprintln!("{}", summary(&totals, format));
     Ok(())
+}
+
+/// The run's line on stderr, accounting for every event read: the CSV passes every event
+/// through, the table lists only those with a verdict, so it says which it did.
+fn summary(totals: &ChunkStats, format: Format) -> String {
+    let written = match format {
+        Format::Csv => "out",
+        Format::Table => "listed",
+    };
+    format!(
+        "systemtask: {} events in, {} {written}: {} alert, {} suppressed, {} benign, {} not analysable, {} not about scheduled tasks",
+        totals.records_in,
+        totals.records_out,
+        totals.alerts,
+        totals.suppressed,
+        totals.benign,
+        totals.errors,
+        totals.untagged()
+    )
 }
