@@ -50,6 +50,10 @@ if [ "$native" = x86_64 ]; then
   "$wineserver" -w >/dev/null 2>&1 || true
   "$wineserver" -p >/dev/null 2>&1 </dev/null || true
   trap '"$wineserver" -k >/dev/null 2>&1 || true' EXIT
+  # Wine's own services (services.exe, rpcss, ...) start with the first program under a new
+  # server and keep its stderr: were that program a test's child, the test would wait forever
+  # for the end of a pipe a service holds. They start here instead, with no output to hold.
+  "$wine_run" wineboot >/dev/null 2>&1 </dev/null || true
   # Lints of the Windows-only code paths (cfg(windows)), which the host's clippy never sees.
   cargo clippy --locked --all-targets --target x86_64-pc-windows-gnu -- -D warnings
   echo "test.sh: the library's unit tests built for Windows, under Wine" >&2
