@@ -78,6 +78,10 @@ fn table_of_spellings_that_must_alert() {
         ("powershell -c \"K İ ẞ Ω; schtasks /create /tn x /tr c:\\x.exe /ru system\"".into(), "non-ASCII before the command"),
         ("powershell -c \"İİİİ schtasks; schtasks /create /tn x /tr c:\\x.exe /ru system\"".into(), "İ grows when lowercased"),
         ("cmd /c sch^tasks /cre^ate /tn x /tr c:\\x.exe /ru SYS^TEM".into(), "carets"),
+        ("cmd /c s\"cht\"asks /create /tn x /tr c:\\x.exe /ru SYSTEM".into(), "quotes inside the program name"),
+        ("cmd /c sc\"\"htasks /create /tn x /tr c:\\x.exe /ru SYSTEM".into(), "empty quotes inside the program name"),
+        ("cmd /c \"s\"cht\"asks /create /tn x /tr c:\\x.exe /ru SYSTEM\"".into(), "quoted payload, quotes in the name"),
+        ("s\"cht\"asks /create /tn x /tr c:\\x.exe /ru SYSTEM".into(), "quotes inside argv[0]"),
     ];
     for (line, what) in &cases {
         assert_eq!(verdict(line), Some(Verdict::Alert), "{what}: {line}");

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use super::Text;
+use crate::bytes::find_byte;
 
 /// Splits a command line into arguments with the rules of `CommandLineToArgvW` / the MSVC
 /// runtime: the program name ends at the closing quote or first blank; afterwards `"` toggles
@@ -104,30 +105,45 @@ pub fn join_args<S: AsRef<str>>(args: &[S]) -> String {
     line
 }
 
-/// Splits off the program name with the first-argument rule (no escapes; a quoted name ends at
-/// the next quote) and returns it with the untouched remainder, leading blanks removed.
+/// Splits off the program name and returns it with the untouched remainder, leading blanks
+/// removed. The name is read as Microsoft's C startup code reads `argv[0]` ("Parsing C
+/// command-line arguments", learn.microsoft.com): parts of it may be quoted, anywhere, the
+/// quotes are not part of the name, and a blank inside quotes does not end it. So
+/// `"C:\X\schtasks.exe"`, `s"cht"asks` and `sc""htasks` all name schtasks, as they do for the
+/// schtasks.exe that reads them and for cmd.exe, which drops the quotes of a command's name
+/// before looking for it.
 pub fn split_program(line: &str) -> (Cow<'_, str>, &str) {
-    let line = line.trim_start_matches([' ', '\t', '\r', '\n']);
-    let (program, rest) = if let Some(stripped) = line.strip_prefix('"') {
-        match stripped.find('"') {
-            Some(end) => {
-                // Anything glued to the closing quote still belongs to the program name.
-                let after = &stripped[end + 1..];
-                let glue = find_blank(after).unwrap_or(after.len());
-                let program = if glue == 0 {
-                    Cow::Borrowed(&stripped[..end])
-                } else {
-                    Cow::Owned(format!("{}{}", &stripped[..end], &after[..glue]))
-                };
-                (program, &after[glue..])
+    const BLANKS: [char; 4] = [' ', '\t', '\r', '\n'];
+    let line = line.trim_start_matches(BLANKS);
+    // The common shapes are slices of the line: a name without quotes, and one quoted whole.
+    match line.strip_prefix('"') {
+        None => {
+            let blank = find_blank(line).unwrap_or(line.len());
+            if find_byte(b'"', &line.as_bytes()[..blank]).is_none() {
+                return (Cow::Borrowed(&line[..blank]), line[blank..].trim_start_matches(BLANKS));
             }
-            None => (Cow::Borrowed(stripped), ""),
         }
-    } else {
-        let end = find_blank(line).unwrap_or(line.len());
-        (Cow::Borrowed(&line[..end]), &line[end..])
-    };
-    (program, rest.trim_start_matches([' ', '\t', '\r', '\n']))
+        Some(inner) => {
+            if let Some(close) = find_byte(b'"', inner.as_bytes())
+                && inner[close + 1..].chars().next().is_none_or(|c| BLANKS.contains(&c))
+            {
+                return (Cow::Borrowed(&inner[..close]), inner[close + 1..].trim_start_matches(BLANKS));
+            }
+        }
+    }
+    let mut in_quotes = false;
+    let end = line
+        .bytes()
+        .position(|b| match b {
+            b'"' => {
+                in_quotes = !in_quotes;
+                false
+            }
+            b' ' | b'\t' | b'\r' | b'\n' => !in_quotes,
+            _ => false,
+        })
+        .unwrap_or(line.len());
+    (Cow::Owned(line[..end].replace('"', "")), line[end..].trim_start_matches(BLANKS))
 }
 
 /// The first blank, tab or line end: a byte search (each is ASCII, which never occurs inside a
@@ -292,6 +308,13 @@ mod tests {
             ("x a\\\\\"b c\"", &["x", "a\\b c"]),
             ("x C:\\dir\\ y", &["x", "C:\\dir\\", "y"]),
             ("x \"a\"\"b\"", &["x", "a\"b"]),
+            // The program name: quoted parts anywhere, quotes dropped, blanks inside kept.
+            ("s\"cht\"asks /ru x", &["schtasks", "/ru", "x"]),
+            ("sc\"\"htasks /ru x", &["schtasks", "/ru", "x"]),
+            ("\"C:\\x\"y.exe a", &["C:\\xy.exe", "a"]),
+            ("\"sch\"tasks\"x y\" /create", &["schtasksx y", "/create"]),
+            ("C:\\Program\" \"Files\\x.exe /c", &["C:\\Program Files\\x.exe", "/c"]),
+            ("\"C:\\open y", &["C:\\open y"]),
             ("  x   a  ", &["x", "a"]),
             ("", &[]),
         ];
@@ -354,7 +377,36 @@ mod tests {
         args
     }
 
+    /// `argv[0]` as Microsoft's startup code reads it, a character at a time: quotes toggle and
+    /// are dropped, a blank outside quotes ends the name.
+    fn program_by_chars(line: &str) -> (String, String) {
+        let line = line.trim_start_matches([' ', '\t', '\r', '\n']);
+        let (mut name, mut in_quotes) = (String::new(), false);
+        for (i, c) in line.char_indices() {
+            match c {
+                '"' => in_quotes = !in_quotes,
+                ' ' | '\t' | '\r' | '\n' if !in_quotes => {
+                    return (name, line[i..].trim_start_matches([' ', '\t', '\r', '\n']).to_string());
+                }
+                _ => name.push(c),
+            }
+        }
+        (name, String::new())
+    }
+
     proptest::proptest! {
+        /// The borrowed shortcuts (no quote, one quoted name) read as the general rule does.
+        #[test]
+        fn program_name_is_read_as_the_startup_code_reads_it(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                " ", "\t", "\"", "\"\"", "a", "sch", "\\", "\u{e9}", "\n",
+            ]), 0..12)
+        ) {
+            let line = parts.concat();
+            let (program, rest) = split_program(&line);
+            proptest::prop_assert_eq!((program.into_owned(), rest.to_string()), program_by_chars(&line), "{:?}", line);
+        }
+
         #[test]
         fn bytewise_split_agrees_with_the_rules_read_by_character(
             parts in proptest::collection::vec(proptest::sample::select(vec![
