@@ -309,3 +309,27 @@ fn alert_fields_for_triage() {
     assert_eq!(f.task.evidence, Some("task_xml"));
     assert_eq!(f.task.indicators, ["user_writable_path"]);
 }
+
+/// A `-User` the command line holds only as an expression is an account nobody can read there:
+/// its privilege is unknown (the task event, if audited, shows the principal), never `user`.
+#[test]
+fn powershell_principals_held_in_expressions_are_unknown() {
+    use systemtask::detect::Privilege;
+    let cases: &[(&str, Privilege)] = &[
+        (r#"powershell -c "Register-ScheduledTask x -Action $a -User $u""#, Privilege::Unknown),
+        (r#"powershell -c "Register-ScheduledTask x -Action $a -User ('SY'+'STEM')""#, Privilege::Unknown),
+        (r#"powershell -c "Register-ScheduledTask x -Action $a -User \"$env:u\"""#, Privilege::Unknown),
+        (
+            r#"powershell -c "$p = New-ScheduledTaskPrincipal -UserId $cred.UserName; Register-ScheduledTask x -Principal $p""#,
+            Privilege::Unknown,
+        ),
+        (r#"powershell -c "Register-ScheduledTask x -Action $a -User 'CORP\WS01$'""#, Privilege::User),
+        (r#"powershell -c "Register-ScheduledTask x -Action $a -User CORP\bob""#, Privilege::User),
+        (r#"powershell -c "Register-ScheduledTask x -Action $a -User SYSTEM""#, Privilege::System),
+    ];
+    for (line, want) in cases {
+        let f = engine().evaluate(&sysmon(line, USER)).unwrap_or_else(|| panic!("no finding: {line}"));
+        assert_eq!(f.task.privilege, Some(*want), "{line}: {:?}", f.reasons);
+        assert_eq!(f.verdict == Verdict::Alert, *want == Privilege::System, "{line}");
+    }
+}

@@ -63,6 +63,19 @@ fn escaped(c: char) -> char {
     }
 }
 
+/// What a bracketed expression reads as in the statement around it.
+pub const BRACKETS: &str = "(...)";
+
+/// Whether a value is an expression this reader does not run: a bracketed one, or one that
+/// holds a variable (`$u`, `"$env:u"`, `"SYS$x"`), whose value exists only when the script
+/// runs. A `$` that no name follows is text (`CORP\WS01$`, a computer account).
+pub fn is_unevaluated(value: &str) -> bool {
+    value == BRACKETS
+        || value.match_indices('$').any(|(i, _)| {
+            value[i + 1..].starts_with(|c: char| c.is_alphanumeric() || matches!(c, '_' | '{' | '(' | ':' | '?'))
+        })
+}
+
 /// One token of a statement, quotes and escapes resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Token {
@@ -197,7 +210,7 @@ pub fn statements(script: &str) -> Vec<Vec<Token>> {
                 end_statement(&mut out, &mut statement);
                 if let Some(resumed) = outer.pop() {
                     statement = resumed;
-                    statement.push(Token { text: "(...)".into(), quoted: true });
+                    statement.push(Token { text: BRACKETS.into(), quoted: true });
                 }
             }
             ';' | '|' | '&' | '\n' | '\r' => {
@@ -484,6 +497,25 @@ fn resolve(name: &str, parameters: &[&'static str]) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_of_unevaluated_values() {
+        let cases: &[(&str, bool)] = &[
+            ("(...)", true),
+            ("$u", true),
+            ("$env:u", true),
+            ("SYS$x", true),
+            ("${user name}", true),
+            ("$($x)", true),
+            ("CORP\\WS01$", false),
+            ("$", false),
+            ("SYSTEM", false),
+            ("", false),
+        ];
+        for &(value, want) in cases {
+            assert_eq!(is_unevaluated(value), want, "{value:?}");
+        }
+    }
 
     fn texts(script: &str) -> Vec<Vec<String>> {
         statements(script).into_iter().map(|s| s.into_iter().map(|t| t.text).collect()).collect()

@@ -621,8 +621,13 @@ impl<'t> Cmdlets<'t> {
         let group = principal.and_then(|p| value(p, "groupid"));
         let privilege = if let Some((switch, user)) = user {
             task.run_as = Some(Text::from(user));
-            reasons.push(format!("PowerShell {switch} {user}").into());
-            accounts::classify(user)
+            if powershell::is_unevaluated(user) {
+                reasons.push(format!("PowerShell {switch} {user}: an expression, its account not visible").into());
+                Privilege::Unknown
+            } else {
+                reasons.push(format!("PowerShell {switch} {user}").into());
+                accounts::classify(user)
+            }
         } else if let Some(group) = group {
             task.run_as = Some(Text::from(group));
             reasons.push(format!("PowerShell -GroupId {group}: group principal").into());
