@@ -29,19 +29,15 @@ pub struct Policy {
 impl Policy {
     /// Detection, then the allowlist for would-be alerts. A panic inside (there should be none;
     /// this guards against a future one) yields a finding with verdict `error` instead of
-    /// ending the search; `memo` is then cleared, since a panic may have left it half-written.
-    pub fn evaluate<E: EventFields + ?Sized>(
-        &self,
-        event: &E,
-        memo: Option<&mut detect::TaskXmlMemo>,
-    ) -> Option<Finding> {
-        let mut memo = memo;
-        let result = catch_unwind(AssertUnwindSafe(|| self.evaluate_unguarded(event, memo.as_deref_mut())));
+    /// ending the search; `memos` are then cleared, since a panic may have left them half-written.
+    pub fn evaluate<E: EventFields + ?Sized>(&self, event: &E, memos: Option<&mut detect::Memos>) -> Option<Finding> {
+        let mut memos = memos;
+        let result = catch_unwind(AssertUnwindSafe(|| self.evaluate_unguarded(event, memos.as_deref_mut())));
         match result {
             Ok(finding) => finding,
             Err(payload) => {
-                if let Some(memo) = memo {
-                    *memo = detect::TaskXmlMemo::default();
+                if let Some(memos) = memos {
+                    *memos = detect::Memos::default();
                 }
                 let detail = payload
                     .downcast_ref::<&str>()
@@ -56,9 +52,9 @@ impl Policy {
     fn evaluate_unguarded<E: EventFields + ?Sized>(
         &self,
         event: &E,
-        memo: Option<&mut detect::TaskXmlMemo>,
+        memos: Option<&mut detect::Memos>,
     ) -> Option<Finding> {
-        let mut finding = detect::analyze_with(event, memo)?;
+        let mut finding = detect::analyze_with(event, memos)?;
         if finding.verdict == Verdict::Alert
             && let Some(entry) = self.allowlist.as_ref().and_then(|a| a.matching(&finding))
         {
@@ -87,7 +83,7 @@ pub struct Engine {
 pub struct Scratch {
     spans: Vec<FieldSpan>,
     cell: Vec<u8>,
-    xml: detect::TaskXmlMemo,
+    memos: detect::Memos,
     workers: Vec<Scratch>,
 }
 
@@ -427,7 +423,7 @@ impl Engine {
         let keep_all = keep.iter().all(|&k| k);
         while let Some(record) = records.next(&mut scratch.spans)? {
             stats.records_in += 1;
-            let finding = self.policy.evaluate(&records.row(&scratch.spans), Some(&mut scratch.xml));
+            let finding = self.policy.evaluate(&records.row(&scratch.spans), Some(&mut scratch.memos));
             stats.count(finding.as_ref());
             // In alerts mode only alerts leave; so do events that could not be analysed, so
             // that nothing that might be an alert disappears without a trace.
@@ -454,7 +450,7 @@ impl Engine {
         let mut out = Vec::new();
         let Some(mut records) = Records::new(body, &self.fields, &mut scratch.spans)? else { return Ok(out) };
         while records.next(&mut scratch.spans)?.is_some() {
-            out.push(self.policy.evaluate(&records.row(&scratch.spans), Some(&mut scratch.xml)));
+            out.push(self.policy.evaluate(&records.row(&scratch.spans), Some(&mut scratch.memos)));
         }
         Ok(out)
     }
@@ -768,8 +764,8 @@ mod tests {
         let policy = Policy::default();
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
-        let mut memo = detect::TaskXmlMemo::default();
-        let faulty = policy.evaluate(&Faulty, Some(&mut memo));
+        let mut memos = detect::Memos::default();
+        let faulty = policy.evaluate(&Faulty, Some(&mut memos));
         std::panic::set_hook(previous);
         let f = faulty.unwrap();
         assert_eq!(f.verdict, Verdict::Error);
@@ -779,7 +775,7 @@ mod tests {
             (Field::EventCode, "1".into()),
             (Field::CommandLine, "schtasks /create /tn x /tr c:\\x.exe /ru SYSTEM".into()),
         ]);
-        assert_eq!(policy.evaluate(&ok, Some(&mut memo)).map(|f| f.verdict), Some(Verdict::Alert));
+        assert_eq!(policy.evaluate(&ok, Some(&mut memos)).map(|f| f.verdict), Some(Verdict::Alert));
     }
 
     /// The parts [`Cuts`] finds in `body` (records from `first`), its bytes arriving `piece` at

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use crate::event::{EventFields, Field, WithRaw};
 
 pub use accounts::Privilege;
+pub use process::ProcessMemo;
 pub use task_event::TaskXmlMemo;
 
 /// The verdict written to `systemtask_verdict`.
@@ -151,15 +152,28 @@ pub fn analyze<E: EventFields + ?Sized>(event: &E) -> Option<Finding> {
     analyze_with(event, None)
 }
 
-/// [`analyze`], remembering what each distinct task XML says in `cache` across events.
-pub fn analyze_with<E: EventFields + ?Sized>(event: &E, cache: Option<&mut TaskXmlMemo>) -> Option<Finding> {
+/// What the analysis remembers on one thread, from event to event: task definitions and task
+/// programs' command lines, each by content. A finding read from memory is the one the text
+/// would give again.
+#[derive(Default)]
+pub struct Memos {
+    task: TaskXmlMemo,
+    process: ProcessMemo,
+}
+
+/// [`analyze`], remembering what each distinct task XML and command line says in `memos`.
+pub fn analyze_with<E: EventFields + ?Sized>(event: &E, memos: Option<&mut Memos>) -> Option<Finding> {
     let view = WithRaw::new(event);
+    let (task, process) = match memos {
+        Some(Memos { task, process }) => (Some(task), Some(process)),
+        None => (None, None),
+    };
     let mut finding = match view.event_code() {
-        Some(c) if TASK_EVENTS.contains(&c) => task_event::analyze(&view, c, cache),
-        Some(c) if PROCESS_EVENTS.contains(&c) => process::analyze(&view, Some(c)),
+        Some(c) if TASK_EVENTS.contains(&c) => task_event::analyze(&view, c, task),
+        Some(c) if PROCESS_EVENTS.contains(&c) => process::analyze(&view, Some(c), process),
         Some(_) => None,
         // CIM process events carry no event code, only a command line.
-        None if event.has(Field::CommandLine) => process::analyze(&view, None),
+        None if event.has(Field::CommandLine) => process::analyze(&view, None, process),
         None => None,
     }?;
     finding.host = view.get(Field::Computer).or_else(|| view.get(Field::Host)).map(|h| Text::from(&*h));
@@ -198,5 +212,52 @@ fn subject_account<V: EventFields + ?Sized>(view: &V) -> Option<Text> {
     match view.get(Field::SubjectDomainName) {
         Some(domain) if !domain.is_empty() && domain != "-" => Some(concat_text(&[&domain, "\\", &user])),
         _ => Some(Text::from(&*user)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::FieldList;
+
+    /// Events that share a command line but differ in what else the finding depends on: the
+    /// program's image and original name, the runner (named, SYSTEM, absent), the event code.
+    fn event(line: &str, image: &str, original: &str, user: &str, code: &str) -> FieldList {
+        FieldList(vec![
+            (Field::EventCode, code.into()),
+            (Field::CommandLine, line.into()),
+            (Field::Image, image.into()),
+            (Field::OriginalFileName, original.into()),
+            (Field::ProcessUser, user.into()),
+            (Field::SubjectUserSid, if code == "4688" { "S-1-5-18".into() } else { String::new() }),
+            (Field::Computer, "WS1".into()),
+        ])
+    }
+
+    const LINES: [&str; 5] = [
+        "schtasks /create /tn x /tr c:\\x.exe",
+        "schtasks /create /tn x /tr c:\\x.exe /ru SYSTEM",
+        "cmd /c schtasks /change /tn x /enable & echo",
+        "powershell -c \"Register-ScheduledTask x -Action $a\"",
+        "cmd /c echo hi",
+    ];
+    const IMAGES: [&str; 4] =
+        ["C:\\Windows\\System32\\schtasks.exe", "C:\\Windows\\System32\\cmd.exe", "C:\\Temp\\x.exe", ""];
+    const ORIGINALS: [&str; 2] = ["", "schtasks.exe"];
+    const USERS: [&str; 3] = ["CORP\\bob", "NT AUTHORITY\\SYSTEM", ""];
+    const CODES: [&str; 2] = ["1", "4688"];
+
+    proptest::proptest! {
+        /// Whatever came before, an event read with memories gets the finding it gets alone.
+        #[test]
+        fn remembered_findings_are_the_findings(
+            events in proptest::collection::vec((0..LINES.len(), 0..IMAGES.len(), 0..ORIGINALS.len(), 0..USERS.len(), 0..CODES.len()), 1..40)
+        ) {
+            let mut memos = Memos::default();
+            for (l, i, o, u, c) in events {
+                let e = event(LINES[l], IMAGES[i], ORIGINALS[o], USERS[u], CODES[c]);
+                proptest::prop_assert_eq!(analyze_with(&e, Some(&mut memos)), analyze(&e), "{:?}", e.0);
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@
 use super::accounts::{self, Privilege};
 use super::casefold;
 use super::cmdline::{self, split_args, split_program};
+use super::memo::Memo;
 use super::powershell::{self, HostScript};
 use super::{Finding, NormalizedAction, TaskInfo, Text, Verdict, action_reason, indicators, subject_account};
 use crate::event::{EventFields, Field};
@@ -61,7 +62,13 @@ struct Runner {
     is_system: bool,
 }
 
-pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: Option<u32>) -> Option<Finding> {
+/// The finding for a process event, from `memo` when the same command line was read before in
+/// the same circumstances (program, runner).
+pub(super) fn analyze<V: EventFields + ?Sized>(
+    view: &V,
+    code: Option<u32>,
+    memo: Option<&mut ProcessMemo>,
+) -> Option<Finding> {
     let line = view.get(Field::CommandLine)?;
     // Windows caps a command line at 32,767 UTF-16 units (at most 98,301 bytes of UTF-8); a
     // longer value did not come from a process creation. Only that much is analysed, so one
@@ -91,8 +98,39 @@ pub(super) fn analyze<V: EventFields + ?Sized>(view: &V, code: Option<u32>) -> O
     let renamed = kind == Program::Schtasks && image_kind.unwrap_or(line_kind) != Some(Program::Schtasks);
 
     let runner = runner(view, code);
+    let Some(memo) = memo else { return describe(kind, &line, rest, renamed, cut, &runner) };
+    // Everything the finding depends on, each flag a byte, the runner's name ended by 0xFF
+    // (which UTF-8 never holds), then the line: two events share a key only when they would
+    // share a finding.
+    memo.key.clear();
+    let flags = [renamed, cut, runner.is_system, runner.name.is_some()].map(u8::from);
+    memo.key.push(kind as u8);
+    memo.key.extend_from_slice(&flags);
+    memo.key.extend_from_slice(runner.name.as_deref().unwrap_or("").as_bytes());
+    memo.key.push(0xFF);
+    memo.key.extend_from_slice(line.as_bytes());
+    memo.memo.get_or_derive_keyed(&memo.key, || describe(kind, &line, rest, renamed, cut, &runner)).into_owned()
+}
+
+/// Remembered findings of task programs' command lines (4,096 at most), by everything they
+/// depend on. Fleets run the same command lines on many hosts and on every schedule (a
+/// management agent's PowerShell, a deployment's schtasks call): each is read once per process.
+pub struct ProcessMemo {
+    memo: Memo<Option<Finding>>,
+    key: Vec<u8>,
+}
+
+impl Default for ProcessMemo {
+    fn default() -> Self {
+        ProcessMemo { memo: Memo::with_capacity(4096), key: Vec::new() }
+    }
+}
+
+/// The finding for a task program's command line: its task commands read, the one that
+/// matters kept, described for triage.
+fn describe(kind: Program, line: &str, rest: &str, renamed: bool, cut: bool, runner: &Runner) -> Option<Finding> {
     let mut calls = Vec::new();
-    collect(kind, &line, rest, &runner, 0, &mut calls);
+    collect(kind, line, rest, runner, 0, &mut calls);
     // One event may hold several task commands (a cmd chain): report the one that alerts, else
     // the first one that changes a task, else the first.
     let mut best = calls.into_iter().min_by_key(|c| match (c.verdict, c.task.action) {
