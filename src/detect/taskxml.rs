@@ -302,9 +302,31 @@ fn on_leaf<'a>(task: &mut TaskXml<'a>, leaf: Leaf, text: Value<'a>) {
     }
 }
 
-/// `LogonTrigger` -> `logon`, `SessionStateChangeTrigger` -> `session_state_change`. Spelled
-/// on the stack when short (every trigger the schema names is), then made a [`Text`] at once.
+/// The trigger elements of the task schema (and `WnfStateChangeTrigger`, which Windows writes
+/// without documenting it), with their kind: every task event names one or more, so these are
+/// looked up rather than spelled. A test holds each to [`trigger_kind`]'s spelling.
+const KNOWN_TRIGGERS: [(&str, &str); 9] = [
+    ("BootTrigger", "boot"),
+    ("CalendarTrigger", "calendar"),
+    ("EventTrigger", "event"),
+    ("IdleTrigger", "idle"),
+    ("LogonTrigger", "logon"),
+    ("RegistrationTrigger", "registration"),
+    ("SessionStateChangeTrigger", "session_state_change"),
+    ("TimeTrigger", "time"),
+    ("WnfStateChangeTrigger", "wnf_state_change"),
+];
+
+/// `LogonTrigger` -> `logon`, `SessionStateChangeTrigger` -> `session_state_change`. Another
+/// element is spelled on the stack when short, then made a [`Text`] at once.
 fn trigger_kind(element: &str) -> Text {
+    if let Some(&(_, kind)) = KNOWN_TRIGGERS.iter().find(|(name, _)| *name == element) {
+        return Text::new_static(kind);
+    }
+    spelled_trigger_kind(element)
+}
+
+fn spelled_trigger_kind(element: &str) -> Text {
     let base = element.strip_suffix("Trigger").unwrap_or(element);
     let mut short = [0u8; 64];
     let spelled = snake_case(base).try_fold(0, |len, c| {
@@ -347,6 +369,13 @@ mod tests {
         }
         assert_eq!(&*trigger_kind(&long), format!("very{}", "_long_name".repeat(10)));
         assert!(trigger_kind(&long).len() > 64);
+    }
+
+    #[test]
+    fn known_triggers_read_as_they_are_spelled() {
+        for (element, kind) in KNOWN_TRIGGERS {
+            assert_eq!(&*spelled_trigger_kind(element), kind, "{element}");
+        }
     }
 
     const FULL: &str = r#"<?xml version="1.0" encoding="UTF-16"?>
