@@ -18,8 +18,8 @@ use std::sync::Arc;
 use crate::event::{EventFields, Field, WithRaw};
 
 pub use accounts::Privilege;
-pub use process::ProcessMemo;
-pub use task_event::TaskXmlMemo;
+use process::ProcessMemo;
+use task_event::TaskXmlMemo;
 
 /// The verdict written to `systemtask_verdict`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
