@@ -223,8 +223,8 @@ impl Engine {
 
     /// Processes one CSV body (header row first) into `out`.
     ///
-    /// A large body's records are split into consecutive parts (many more than threads, see
-    /// [`Cuts`]) that [`Engine::threads`] threads take in turn, each into its own sink, and the
+    /// A large body's records are split into consecutive parts ([`PARTS_PER_THREAD`] per
+    /// thread) that [`Engine::threads`] threads take in turn, each into its own sink, and the
     /// parts are appended in order: the output is the same byte for byte, since every event is
     /// analysed alone. Parts are cut after a `\n` that an even number of quotes precedes (outside
     /// any quoted field, as Splunk quotes every field holding one). A part whose scan does not
@@ -295,9 +295,10 @@ impl Engine {
         Ok(stats)
     }
 
-    /// The body cut into parts as its bytes arrive ([`Cuts`]), which the threads take in turn,
-    /// each into a sink of its own; once all are done, the header and the sinks are appended to
-    /// `out` in order. The caller's thread reads the body and cuts it, then takes parts too.
+    /// The body cut into [`PARTS_PER_THREAD`] parts per thread as its bytes arrive ([`Cuts`]),
+    /// which the threads take in turn, each into a sink of its own; once all are done, the
+    /// header and the sinks are appended to `out` in order. The caller's thread reads the body
+    /// and cuts it, then takes parts too.
     ///
     /// `Ok(None)` when a part failed or the header could not be cut off: the body has arrived
     /// whole, `out` is as it was, and the caller starts over on one thread. `Err` when the body
@@ -330,8 +331,7 @@ impl Engine {
         let mut head = S::default();
         write_header(&mut head, &records, &scratch.spans, &keep);
 
-        let mut cuts =
-            Cuts::new(body.len(), header.len(), self.threads, self.parallel_min_body / LEAST_PARTS_OF_SMALLEST);
+        let mut cuts = Cuts::new(body.len(), header.len(), self.threads * PARTS_PER_THREAD);
         let (send, receive) = std::sync::mpsc::channel::<(usize, &[u8])>();
         let receive = Mutex::new(receive);
         let failed = AtomicBool::new(false);
@@ -346,10 +346,11 @@ impl Engine {
                 if failed.load(Ordering::Relaxed) {
                     continue;
                 }
-                let Ok(mut sink) = spares.lock().map(|mut out| out.spare_for(part.len())) else {
+                let Ok(mut sink) = spares.lock().map(|mut out| out.spare()) else {
                     failed.store(true, Ordering::Relaxed);
                     continue;
                 };
+                sink.reserve_for(part.len());
                 let result = self.process_part(&mut records.part(base, part), &mut sink, &keep, scratch);
                 failed.fetch_or(result.is_none(), Ordering::Relaxed);
                 done.push(result.map(|stats| (base, sink, stats)));
@@ -462,6 +463,9 @@ impl Engine {
 
 /// Most threads one chunk is analysed on: past this, the pipe, not the analysis, is the limit.
 const MAX_THREADS: usize = 4;
+
+/// Parts per thread a large chunk is cut into (see [`Engine::process`]).
+pub const PARTS_PER_THREAD: usize = 8;
 
 /// The body did not arrive whole: the input ended or failed first.
 #[derive(Debug)]
@@ -590,69 +594,28 @@ impl RecordEnd {
 /// each part ends at the first record end ([`RecordEnd`]) past its share of the body; the last
 /// at the body's end. The share's quotes are counted a block at a time, then the record end is
 /// looked for byte by byte.
-///
-/// Shares are not equal (measured on 143 MB chunks, two threads: with 16 equal parts a thread
-/// sat idle 2-10 ms at each chunk's start, waiting for the first part's 9 MB to be read, and up
-/// to 5 ms at its end, the other finishing a part). The first is small, so that a second thread
-/// starts as soon as a few records are in; each next one doubles, up to a fraction of what is
-/// left, so that the last parts are small and the threads finish together (guided
-/// scheduling). A share is never below [`LEAST_SHARE`]th of the body per thread, which bounds
-/// the parts: at most [`MOST_PARTS_PER_THREAD`] per thread; nor below a floor in bytes, so that
-/// a small body is not cut into parts that cost more to hand over than to analyse.
 struct Cuts {
+    first: usize,
     len: usize,
-    threads: usize,
-    /// The first share, the least share, and the parts cut so far.
-    first_share: usize,
-    least_share: usize,
-    made: u32,
+    /// Each part's share of the body, the most parts, and the parts cut so far.
+    step: usize,
+    parts: usize,
+    made: usize,
     /// Where the next part starts, and the search for its end.
     start: usize,
     end: RecordEnd,
 }
 
-/// The first part is this fraction of the body's share per thread (see [`Cuts`]).
-const FIRST_SHARE: usize = 32;
-/// No part but the last is less than this fraction of the body's share per thread.
-const LEAST_SHARE: usize = 64;
-/// A part takes at most this fraction of what is left per thread.
-const GUIDED_SHARE: usize = 4;
-/// The most parts a body is cut into, per thread: every part but the last is at least the least
-/// share.
-pub const MOST_PARTS_PER_THREAD: usize = LEAST_SHARE;
-/// No part is less than this fraction of the smallest body that is split (64 KiB, some 30-60
-/// events, of the shipped 1 MiB): handing a part to a thread costs a few microseconds.
-const LEAST_PARTS_OF_SMALLEST: usize = 16;
-
 impl Cuts {
-    /// The parts of a body of `len` bytes whose records start at `first`, for `threads` threads;
-    /// no share is below `floor` bytes.
-    fn new(len: usize, first: usize, threads: usize, floor: usize) -> Self {
-        let threads = threads.max(1);
-        let records = len - first;
-        let least_share = records.div_ceil(threads * LEAST_SHARE).max(floor).max(1);
-        Cuts {
-            len,
-            threads,
-            first_share: (records / (threads * FIRST_SHARE)).max(least_share),
-            least_share,
-            made: 0,
-            start: first,
-            end: RecordEnd { at: first, quotes: 0 },
-        }
+    /// Up to `parts` parts of about equal bytes.
+    fn new(len: usize, first: usize, parts: usize) -> Self {
+        let step = (len - first) / parts.max(1);
+        Cuts { first, len, step, parts, made: 0, start: first, end: RecordEnd { at: first, quotes: 0 } }
     }
 
     /// Whether every part has been cut.
     fn done(&self) -> bool {
-        self.start == self.len
-    }
-
-    /// The next part's share: doubling from the first, at most a fraction of what is left per
-    /// thread, at least the least share.
-    fn share(&self) -> usize {
-        let ramp = self.first_share.saturating_mul(1usize.checked_shl(self.made).unwrap_or(usize::MAX));
-        let guided = (self.len - self.start) / (self.threads * GUIDED_SHARE);
-        ramp.min(guided).max(self.least_share)
+        self.made == self.parts || self.start == self.len
     }
 
     /// The end of the next part, if its bytes have arrived: `arrived` are the bytes from where
@@ -663,16 +626,20 @@ impl Cuts {
         }
         let start = self.start;
         let all_in = start + arrived.len() == self.len;
-        let target = start.saturating_add(self.share()).min(self.len);
-        if target > self.end.at {
-            let upto = target.min(start + arrived.len());
-            self.end.quotes += count_quotes(&arrived[self.end.at - start..upto - start]);
-            self.end.at = upto;
-        }
-        let cut = match self.end.find(arrived, start) {
-            Some(cut) => cut,
-            None if all_in => self.len,
-            None => return None,
+        let cut = if self.made + 1 == self.parts {
+            all_in.then_some(self.len)?
+        } else {
+            let target = (self.first + (self.made + 1) * self.step).min(self.len);
+            if target > self.end.at {
+                let upto = target.min(start + arrived.len());
+                self.end.quotes += count_quotes(&arrived[self.end.at - start..upto - start]);
+                self.end.at = upto;
+            }
+            match self.end.find(arrived, start) {
+                Some(cut) => cut,
+                None if all_in => self.len,
+                None => return None,
+            }
         };
         self.made += 1;
         self.start = cut;
@@ -813,8 +780,8 @@ mod tests {
 
     /// The parts [`Cuts`] finds in `body` (records from `first`), its bytes arriving `piece` at
     /// a time: each part's (start, end).
-    fn cuts_arriving(body: &[u8], first: usize, threads: usize, floor: usize, piece: usize) -> Vec<(usize, usize)> {
-        let mut cuts = Cuts::new(body.len(), first, threads, floor);
+    fn cuts_arriving(body: &[u8], first: usize, parts: usize, piece: usize) -> Vec<(usize, usize)> {
+        let mut cuts = Cuts::new(body.len(), first, parts);
         let (mut found, mut start, mut arrived) = (Vec::new(), first, first);
         loop {
             while let Some(end) = cuts.next(&body[start..arrived]) {
@@ -838,50 +805,19 @@ mod tests {
         let body = format!("{header}{}", records.concat());
         let ends: Vec<usize> =
             records.iter().scan(header.len(), |at, r| Some(std::mem::replace(at, *at + r.len()) + r.len())).collect();
-        for threads in [1, 2, 3, 4, 100] {
-            let found = cuts_arriving(body.as_bytes(), header.len(), threads, 1, body.len());
+        for parts in [1, 2, 3, 8, 16, 100] {
+            let found = cuts_arriving(body.as_bytes(), header.len(), parts, body.len());
             // The same cuts, whatever pieces the body arrives in.
             for piece in [1, 2, 5, 9] {
-                assert_eq!(
-                    cuts_arriving(body.as_bytes(), header.len(), threads, 1, piece),
-                    found,
-                    "{threads}, {piece}"
-                );
+                assert_eq!(cuts_arriving(body.as_bytes(), header.len(), parts, piece), found, "{parts} parts, {piece}");
             }
-            assert!(!found.is_empty() && found.len() <= threads * MOST_PARTS_PER_THREAD, "{threads}: {found:?}");
+            assert!(!found.is_empty() && found.len() <= parts, "{parts} parts: {found:?}");
             assert_eq!(found[0].0, header.len());
             assert_eq!(found.last().map(|p| p.1), Some(body.len()));
             for (part, next) in found.iter().zip(&found[1..]) {
                 assert_eq!(part.1, next.0, "contiguous");
-                assert!(ends.contains(&part.1), "{threads} threads: cut at {} is inside a record", part.1);
+                assert!(ends.contains(&part.1), "{parts} parts: cut at {} is inside a record", part.1);
             }
-        }
-    }
-
-    /// The shape that keeps threads busy: a small first part (a second thread starts early),
-    /// larger ones after, small ones last (the threads finish together), a bounded count.
-    #[test]
-    fn parts_start_small_grow_and_end_small() {
-        let record = format!("1,\"{}\"\n", "x".repeat(95));
-        let body = format!("a,b\n{}", record.repeat(20_000));
-        let records = body.len() - 4;
-        for threads in [2, 4] {
-            let parts: Vec<usize> =
-                cuts_arriving(body.as_bytes(), 4, threads, 1, 1 << 16).iter().map(|(start, end)| end - start).collect();
-            let share = records / threads;
-            assert!(parts[0] <= share / FIRST_SHARE + record.len(), "{threads} threads: first {}", parts[0]);
-            let largest = parts.iter().copied().max().unwrap();
-            assert!(largest >= 4 * parts[0] && largest <= records / (threads * GUIDED_SHARE) + record.len());
-            for &last in &parts[parts.len() - 3..] {
-                assert!(last <= share / LEAST_SHARE + record.len(), "{threads} threads: a last part of {last}");
-            }
-            assert!(parts.len() > 4 * threads && parts.len() <= threads * MOST_PARTS_PER_THREAD, "{}", parts.len());
-            // A floor above every share: parts of the floor's size, the last excepted.
-            let floor = records / 5;
-            let floored = cuts_arriving(body.as_bytes(), 4, threads, floor, 1 << 16);
-            let (last, others) = floored.split_last().unwrap();
-            assert!(others.iter().all(|(start, end)| (floor..=floor + record.len()).contains(&(end - start))));
-            assert!(last.1 - last.0 <= floor + record.len() && floored.len() <= records.div_ceil(floor));
         }
     }
 

@@ -6,7 +6,7 @@
 //! (which breaks the quote-parity guess), empty lines, CR LF row ends and a ragged record.
 
 use proptest::prelude::*;
-use systemtask::engine::{Engine, MOST_PARTS_PER_THREAD, PARALLEL_MIN_BODY, Scratch};
+use systemtask::engine::{Engine, PARALLEL_MIN_BODY, PARTS_PER_THREAD, Scratch};
 
 /// The split threshold in these tests: bodies of a few hundred records.
 const SPLIT_FROM: usize = 16 * 1024;
@@ -70,10 +70,9 @@ fn through_vec(engine: &Engine, body: &[u8]) -> Result<(Vec<u8>, u64), String> {
     Ok((out, stats.records_out))
 }
 
-/// Whether `parts` is a split of a body on `threads` threads: more parts than threads (they
-/// take them in turn), at most the most there are.
-fn is_split(parts: u64, threads: usize) -> bool {
-    parts > threads as u64 && parts <= (threads * MOST_PARTS_PER_THREAD) as u64
+/// The parts a body large enough is analysed in, on `threads` threads.
+fn split_into(threads: usize) -> u64 {
+    (threads * PARTS_PER_THREAD) as u64
 }
 
 /// How many parts a body was analysed in.
@@ -145,10 +144,9 @@ fn well_formed_bodies_split_into_the_same_output() {
     // into parts the threads take in turn.
     assert_eq!(parts(&engine(Mode::Tag, 1), &body), 1);
     for threads in [2, 3, 4] {
-        let whole = parts(&engine(Mode::Tag, threads), &body);
-        assert!(is_split(whole, threads), "{whole} parts on {threads} threads");
+        assert_eq!(parts(&engine(Mode::Tag, threads), &body), split_into(threads));
         // The same parts when they are cut as the body arrives.
-        assert_eq!(through_arriving(&engine(Mode::Tag, threads), &body, 1000).unwrap().2, whole);
+        assert_eq!(through_arriving(&engine(Mode::Tag, threads), &body, 1000).unwrap().2, split_into(threads));
     }
     // Below the threshold a body stays on one thread.
     let small = &body[..body[..SPLIT_FROM / 2].iter().rposition(|&b| b == b'\n').unwrap() + 1];
@@ -159,7 +157,7 @@ fn well_formed_bodies_split_into_the_same_output() {
     while big.len() < PARALLEL_MIN_BODY {
         big.extend_from_slice(&body[COLUMNS.len() + 1..]);
     }
-    assert!(is_split(parts(&shipped(2), &big), 2));
+    assert_eq!(parts(&shipped(2), &big), split_into(2));
     assert_eq!(parts(&shipped(2), &body), 1);
     assert_eq!(through_vec(&shipped(2), &big), through_vec(&shipped(1), &big));
 }
@@ -175,7 +173,7 @@ fn a_bare_quote_or_empty_lines_do_not_change_the_output() {
         assert_same_on_any_threads(&body(&[0, 2], &[(at, empty)]));
     }
     // Empty lines are no reason to give up the split.
-    assert!(is_split(parts(&engine(Mode::Tag, 2), &body(&[0, 2], &[(80, empty)])), 2));
+    assert_eq!(parts(&engine(Mode::Tag, 2), &body(&[0, 2], &[(80, empty)])), split_into(2));
 }
 
 #[test]

@@ -22,16 +22,13 @@ pub trait RecordSink {
     where
         Self: Sized;
 
-    /// An empty sink for one part of a body, `part_len` bytes of input, with room reserved for
-    /// its output ([`RecordSink::reserve_for`]): a part kept from an earlier body when this sink
+    /// An empty sink for one part of a body: a part kept from an earlier body when this sink
     /// keeps them, its memory already in place, else a new one.
-    fn spare_for(&mut self, part_len: usize) -> Self
+    fn spare(&mut self) -> Self
     where
         Self: Sized + Default,
     {
-        let mut sink = Self::default();
-        sink.reserve_for(part_len);
-        sink
+        Self::default()
     }
 }
 
@@ -194,7 +191,7 @@ impl RecordSink for Spliced {
 
     fn reserve_for(&mut self, body_len: usize) {
         // Only the command's columns are stored; rows of about 1 KB or more make two pieces each.
-        self.own.reserve(own_room(body_len));
+        self.own.reserve(body_len / 8 + 4096);
         self.pieces.reserve(body_len / 512);
     }
 
@@ -205,23 +202,9 @@ impl RecordSink for Spliced {
         self.appended.extend(more);
     }
 
-    /// The kept part whose memory fits `part_len` most closely (the smallest that is large
-    /// enough, else the largest): a body's parts differ in size, and one that outgrows the
-    /// memory it is given moves to memory that is faulted in anew.
-    fn spare_for(&mut self, part_len: usize) -> Self {
-        let need = own_room(part_len);
-        let capacity = |i: usize| self.spares[i].own.capacity();
-        let fitting = (0..self.spares.len()).filter(|&i| capacity(i) >= need).min_by_key(|&i| capacity(i));
-        let chosen = fitting.or_else(|| (0..self.spares.len()).max_by_key(|&i| capacity(i)));
-        let mut sink = chosen.map(|i| self.spares.swap_remove(i)).unwrap_or_default();
-        sink.reserve_for(part_len);
-        sink
+    fn spare(&mut self) -> Self {
+        self.spares.pop().unwrap_or_default()
     }
-}
-
-/// The room a part's own bytes are given: its input's eighth, and a page.
-fn own_room(part_len: usize) -> usize {
-    part_len / 8 + 4096
 }
 
 #[cfg(test)]
@@ -287,43 +270,20 @@ mod tests {
         let input = b"header\nrow one\n";
         let bytes = |s: &Spliced| s.slices(input).collect::<Vec<_>>().concat();
         let mut out = Spliced::default();
-        let mut part = out.spare_for(8);
+        let mut part = out.spare();
         part.input(&input[7..14], 7);
         part.own().extend_from_slice(&[b'x'; 1000]);
         out.append(part);
         out.clear();
         assert!(out.is_empty() && bytes(&out).is_empty());
-        let mut again = out.spare_for(8);
+        let mut again = out.spare();
         assert!(again.is_empty() && again.own.capacity() >= 1000);
         again.input(&input[0..6], 0);
         again.own().extend_from_slice(b",c\n");
         out.append(again);
         assert_eq!(bytes(&out), b"header,c\n");
         assert_eq!(out.len(), 9);
-        assert_eq!(out.spare_for(0).own.capacity(), own_room(0), "only one part was kept");
-    }
-
-    /// Each part of a new body gets the kept memory that fits it best, so that none outgrows
-    /// its memory when a larger one was kept.
-    #[test]
-    fn parts_get_the_kept_memory_that_fits() {
-        let mut out = Spliced::default();
-        for part_len in [8 << 10, 800 << 10, 80 << 10] {
-            let part = out.spare_for(part_len);
-            out.append(part);
-        }
-        out.clear();
-        let middle = out.spare_for(80 << 10);
-        assert!(
-            (own_room(80 << 10)..own_room(800 << 10)).contains(&middle.own.capacity()),
-            "{}",
-            middle.own.capacity()
-        );
-        let small = out.spare_for(1 << 10);
-        assert!(small.own.capacity() < own_room(80 << 10), "{}", small.own.capacity());
-        // None is large enough: the largest, grown.
-        let large = out.spare_for(8 << 20);
-        assert!(large.own.capacity() >= own_room(8 << 20) && out.spares.is_empty());
+        assert_eq!(out.spare().own.capacity(), 0, "only one part was kept");
     }
 
     #[test]
