@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::allowlist::{self, Allowlist, Date};
+use thiserror::Error;
+
+use crate::allowlist::{self, Allowlist, AllowlistError, Date};
 use crate::engine::{ChunkStats, Engine, Scratch};
 use crate::error::CsvError;
-use crate::options::{AllowlistChoice, DEFAULT_ALLOWLIST, Options, SITE_ALLOWLIST};
+use crate::options::{AllowlistChoice, DEFAULT_ALLOWLIST, OptionError, Options, SITE_ALLOWLIST};
 use crate::protocol::{Command, Level, Message, Processed, SearchInfo};
 use crate::record::{Fill, Spliced};
 
@@ -20,38 +22,46 @@ pub enum AllowlistSource {
     Path(PathBuf),
 }
 
+/// Why a search cannot start: an argument, or the allowlist it names. The message is what the
+/// user sees.
+#[derive(Debug, Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Options(#[from] OptionError),
+    #[error(transparent)]
+    Allowlist(#[from] AllowlistError),
+}
+
 /// Builds the engine from options; warnings go to the user, errors end the search.
 ///
 /// Inside Splunk the default is two lists read together: the shipped one
 /// (`systemtask_allowlist.csv`, ours, replaced by every upgrade) and the site's own
 /// (`systemtask_allowlist_site.csv`, which the app never ships, so no upgrade or deployer push
 /// overwrites it), labelled `shipped:` and `site:` in `systemtask_suppressed_by`.
-pub fn build_engine(options: Options, source: &AllowlistSource) -> Result<(Engine, Vec<Message>), String> {
+pub fn build_engine(options: Options, source: &AllowlistSource) -> Result<(Engine, Vec<Message>), AllowlistError> {
     let mut messages = Vec::new();
     let today = Date::today();
     let mut list = Allowlist::default();
     let mut any = true;
     match (&options.allowlist, source) {
         (AllowlistChoice::None, _) => any = false,
-        (AllowlistChoice::Default, AllowlistSource::Path(p)) => {
-            list.add_file(p, None, today).map_err(|e| e.to_string())?
-        }
+        (AllowlistChoice::Default, AllowlistSource::Path(p)) => list.add_file(p, None, today)?,
         (AllowlistChoice::Named(name), AllowlistSource::Path(p)) => {
             let path = p.parent().unwrap_or(Path::new(".")).join(name);
-            list.add_file(&path, None, today).map_err(|e| e.to_string())?
+            list.add_file(&path, None, today)?
         }
         (AllowlistChoice::Default, AllowlistSource::AppLookups(Some(dir))) => {
             let shipped = allowlist::resolve_in(dir, DEFAULT_ALLOWLIST)?;
-            list.add_file(&shipped, Some("shipped"), today).map_err(|e| e.to_string())?;
+            list.add_file(&shipped, Some("shipped"), today)?;
             // The site's list is optional: a site that has not written one has none.
             if dir.join(SITE_ALLOWLIST).exists() {
                 let site = allowlist::resolve_in(dir, SITE_ALLOWLIST)?;
-                list.add_file(&site, Some("site"), today).map_err(|e| e.to_string())?;
+                list.add_file(&site, Some("site"), today)?;
             }
         }
         (AllowlistChoice::Named(name), AllowlistSource::AppLookups(Some(dir))) => {
             let path = allowlist::resolve_in(dir, name)?;
-            list.add_file(&path, Some(name), today).map_err(|e| e.to_string())?;
+            list.add_file(&path, Some(name), today)?;
         }
         (AllowlistChoice::Default, AllowlistSource::AppLookups(None)) => {
             messages.push(Message::new(
@@ -61,7 +71,7 @@ pub fn build_engine(options: Options, source: &AllowlistSource) -> Result<(Engin
             any = false;
         }
         (AllowlistChoice::Named(n), AllowlistSource::AppLookups(None)) => {
-            return Err(format!("allowlist {n:?}: no app lookups directory next to the executable"));
+            return Err(AllowlistError::NoLookupsDirectory { name: n.clone() });
         }
     }
     if !list.expired.is_empty() {
@@ -92,7 +102,9 @@ impl SearchCommand {
 }
 
 impl Command for SearchCommand {
-    fn configure(&mut self, info: &SearchInfo) -> Result<Vec<Message>, String> {
+    type Error = SetupError;
+
+    fn configure(&mut self, info: &SearchInfo) -> Result<Vec<Message>, SetupError> {
         let options = Options::from_args(&info.args)?;
         let (engine, messages) = build_engine(options, &self.source)?;
         self.engine = Some(engine);

@@ -1,6 +1,8 @@
 //! The command's options, as SPL `key=value` arguments (`| systemtask mode=alerts`) or as
 //! flags of the local mode. One typed layer validates both.
 
+use thiserror::Error;
+
 use crate::event::{Field, FieldNames};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -36,19 +38,38 @@ pub const DEFAULT_ALLOWLIST: &str = "systemtask_allowlist.csv";
 /// The site's allowlist: never in the tarball, so upgrades keep it.
 pub const SITE_ALLOWLIST: &str = "systemtask_allowlist_site.csv";
 
+/// A search argument the command refuses, named in the message the user sees.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum OptionError {
+    #[error("Malformed argument {0:?}: expected key=value (see | help systemtask)")]
+    Malformed(String),
+    #[error("Option {0:?} given twice")]
+    Repeated(String),
+    #[error("Invalid value for mode: {0:?} (expected tag or alerts)")]
+    Mode(String),
+    #[error("Invalid value for allowlist: empty (give a lookup file name or none)")]
+    EmptyAllowlist,
+    #[error("Invalid value for allowlist: {0:?} must be a file name in the app's lookups directory")]
+    AllowlistNotAFileName(String),
+    #[error("Invalid field name for {key}: {value:?}")]
+    FieldName { key: String, value: String },
+    #[error("Unrecognized option: {0}")]
+    Unrecognized(String),
+}
+
 impl Options {
     /// Parses SPL arguments. The error names the offending argument.
-    pub fn from_args<S: AsRef<str>>(args: &[S]) -> Result<Options, String> {
+    pub fn from_args<S: AsRef<str>>(args: &[S]) -> Result<Options, OptionError> {
         let mut options = Options::default();
         let mut seen: Vec<String> = Vec::new();
         for arg in args {
             let arg = arg.as_ref();
             let Some((key, value)) = arg.split_once('=') else {
-                return Err(format!("Malformed argument {arg:?}: expected key=value (see | help systemtask)"));
+                return Err(OptionError::Malformed(arg.to_string()));
             };
             let key = key.trim();
             if seen.iter().any(|k| k == key) {
-                return Err(format!("Option {key:?} given twice"));
+                return Err(OptionError::Repeated(key.to_string()));
             }
             seen.push(key.to_string());
             match key {
@@ -56,7 +77,7 @@ impl Options {
                     options.mode = match value {
                         "tag" => Mode::Tag,
                         "alerts" => Mode::Alerts,
-                        _ => return Err(format!("Invalid value for mode: {value:?} (expected tag or alerts)")),
+                        _ => return Err(OptionError::Mode(value.to_string())),
                     }
                 }
                 "allowlist" => options.allowlist = parse_allowlist(value)?,
@@ -64,8 +85,10 @@ impl Options {
                     let field = key.strip_suffix("_field").and_then(Field::from_key).filter(|f| *f != Field::Raw);
                     match field {
                         Some(field) if valid_field_name(value) => options.fields.set_override(field, value.to_string()),
-                        Some(_) => return Err(format!("Invalid field name for {key}: {value:?}")),
-                        None => return Err(format!("Unrecognized option: {arg}")),
+                        Some(_) => {
+                            return Err(OptionError::FieldName { key: key.to_string(), value: value.to_string() });
+                        }
+                        None => return Err(OptionError::Unrecognized(arg.to_string())),
                     }
                 }
             }
@@ -79,19 +102,11 @@ fn valid_field_name(name: &str) -> bool {
 }
 
 /// An allowlist name must be a plain file name inside the app's `lookups/` directory.
-fn parse_allowlist(value: &str) -> Result<AllowlistChoice, String> {
+fn parse_allowlist(value: &str) -> Result<AllowlistChoice, OptionError> {
     match value {
         "none" => Ok(AllowlistChoice::None),
-        "" => Err("Invalid value for allowlist: empty (give a lookup file name or none)".into()),
-        v if v.contains(['/', '\\'])
-            || v == "."
-            || v == ".."
-            || v.contains("..")
-            || v.contains(':')
-            || v.chars().any(char::is_control) =>
-        {
-            Err(format!("Invalid value for allowlist: {v:?} must be a file name in the app's lookups directory"))
-        }
+        "" => Err(OptionError::EmptyAllowlist),
+        v if !crate::allowlist::is_file_name(v) => Err(OptionError::AllowlistNotAFileName(v.to_string())),
         v => Ok(AllowlistChoice::Named(v.to_string())),
     }
 }
@@ -127,7 +142,7 @@ mod tests {
             (&["command_line_field="], "Invalid field name"),
         ];
         for (args, want) in bad {
-            let err = Options::from_args(args).unwrap_err();
+            let err = Options::from_args(args).unwrap_err().to_string();
             assert!(err.contains(want), "{args:?}: {err}");
         }
     }

@@ -27,6 +27,18 @@ pub enum AllowlistError {
     MissingColumn { file: String, column: &'static str },
     #[error("allowlist {file} line {line}: entry {id:?} {detail}")]
     Entry { file: String, line: u64, id: String, detail: String },
+    #[error("allowlist {0:?} must be a file name in the app's lookups directory")]
+    NotAFileName(String),
+    #[error("cannot open lookups directory {dir}: {detail}")]
+    LookupsDirectory { dir: String, detail: String },
+    #[error("allowlist {name:?}: no app lookups directory next to the executable")]
+    NoLookupsDirectory { name: String },
+    #[error("allowlist {name:?} not found in {dir}: {detail}")]
+    NotFound { name: String, dir: String, detail: String },
+    #[error("allowlist {0:?} points outside the app's lookups directory")]
+    OutsideLookups(String),
+    #[error("allowlist {0:?} is not a file")]
+    NotAFile(String),
 }
 
 /// A calendar date, for entry expiry.
@@ -375,21 +387,37 @@ pub fn app_lookups_dir() -> Option<PathBuf> {
     None
 }
 
+/// Whether `name` can only name a file directly inside a directory: no separator of either
+/// system, no `..`, no drive or stream (`:`), no control character, not empty.
+pub fn is_file_name(name: &str) -> bool {
+    !(name.is_empty()
+        || name.contains(['/', '\\', ':'])
+        || name.contains("..")
+        || name == "."
+        || name.chars().any(char::is_control)
+        || Path::new(name).is_absolute())
+}
+
 /// Resolves a lookup file name inside `lookups`, refusing anything that leaves the directory
 /// (including links that point outside it).
-pub fn resolve_in(lookups: &Path, name: &str) -> Result<PathBuf, String> {
-    if name.contains(['/', '\\']) || name.contains("..") || Path::new(name).is_absolute() {
-        return Err(format!("allowlist {name:?} must be a file name in the app's lookups directory"));
+pub fn resolve_in(lookups: &Path, name: &str) -> Result<PathBuf, AllowlistError> {
+    if !is_file_name(name) {
+        return Err(AllowlistError::NotAFileName(name.to_string()));
     }
-    let dir =
-        lookups.canonicalize().map_err(|e| format!("cannot open lookups directory {}: {e}", lookups.display()))?;
+    let dir = lookups
+        .canonicalize()
+        .map_err(|e| AllowlistError::LookupsDirectory { dir: lookups.display().to_string(), detail: e.to_string() })?;
     let path = dir.join(name);
-    let real = path.canonicalize().map_err(|e| format!("allowlist {name:?} not found in {}: {e}", dir.display()))?;
+    let real = path.canonicalize().map_err(|e| AllowlistError::NotFound {
+        name: name.to_string(),
+        dir: dir.display().to_string(),
+        detail: e.to_string(),
+    })?;
     if !real.starts_with(&dir) {
-        return Err(format!("allowlist {name:?} points outside the app's lookups directory"));
+        return Err(AllowlistError::OutsideLookups(name.to_string()));
     }
     if !real.is_file() {
-        return Err(format!("allowlist {name:?} is not a file"));
+        return Err(AllowlistError::NotAFile(name.to_string()));
     }
     Ok(real)
 }
@@ -420,6 +448,30 @@ mod tests {
 
     fn list(rows: &str) -> Result<Allowlist, AllowlistError> {
         Allowlist::parse(format!("{HEADER}{rows}").as_bytes(), "test.csv", TODAY)
+    }
+
+    /// Names that reach into another directory, a drive or a stream are not file names, on
+    /// either system; the shipped names and names in any script are.
+    #[test]
+    fn file_names_table() {
+        let cases = [
+            ("systemtask_allowlist_site.csv", true),
+            ("ausnahmen_für_server.csv", true),
+            ("", false),
+            (".", false),
+            ("..", false),
+            ("../x.csv", false),
+            ("..\\x.csv", false),
+            ("sub/x.csv", false),
+            ("/etc/passwd", false),
+            ("C:x.csv", false),
+            ("x.csv:stream", false),
+            ("x\0.csv", false),
+            ("x\n.csv", false),
+        ];
+        for (name, want) in cases {
+            assert_eq!(is_file_name(name), want, "{name:?}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use systemtask::allowlist;
-use systemtask::command::{AllowlistSource, SearchCommand, build_engine};
+use systemtask::command::{AllowlistSource, SearchCommand, SetupError, build_engine};
 use systemtask::detect::Verdict;
 use systemtask::engine::{ChunkStats, Scratch};
 use systemtask::options::Options;
@@ -141,7 +141,7 @@ fn hunt(
     include_suppressed: bool,
     threads: usize,
 ) -> Result<(), String> {
-    let (engine, messages) = local_engine(options, allowlist)?;
+    let (engine, messages) = local_engine(options, allowlist).map_err(|e| e.to_string())?;
     for m in messages {
         eprintln!("{}: {}", m.level.as_str(), m.text);
     }
@@ -189,7 +189,7 @@ fn hunt(
 fn local_engine(
     options: &[String],
     allowlist: Option<String>,
-) -> Result<(systemtask::engine::Engine, Vec<systemtask::protocol::Message>), String> {
+) -> Result<(systemtask::engine::Engine, Vec<systemtask::protocol::Message>), SetupError> {
     let mut spl_args = options.to_vec();
     let source = match allowlist.as_deref() {
         Some("none") => {
@@ -209,13 +209,13 @@ fn local_engine(
         },
     };
     let options = Options::from_args(&spl_args)?;
-    build_engine(options, &source)
+    Ok(build_engine(options, &source)?)
 }
 
 /// `tag`: the files as one body whose header is the union of theirs (as Splunk builds a
 /// chunk), through the same engine as the search command.
 fn tag_files(files: &[PathBuf], options: &[String], allowlist: Option<String>, format: Format) -> Result<(), String> {
-    let (engine, messages) = local_engine(options, allowlist)?;
+    let (engine, messages) = local_engine(options, allowlist).map_err(|e| e.to_string())?;
     for m in messages {
         eprintln!("{}: {}", m.level.as_str(), m.text);
     }

@@ -48,11 +48,11 @@ fn main() -> ExitCode {
 }
 
 fn validate_arguments() -> ExitCode {
-    let result = read_stdin().and_then(|xml| config::parse(&xml)).and_then(|c| {
+    let result = read_stdin().and_then(|xml| config::parse(&xml).map_err(|e| e.to_string())).and_then(|c| {
         c.stanzas
             .first()
             .ok_or_else(|| "no <item> to validate".to_string())
-            .and_then(|s| config::validate(s).map(|_| ()))
+            .and_then(|s| config::validate(s).map(|_| ()).map_err(|e| e.to_string()))
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -65,7 +65,7 @@ fn validate_arguments() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let config = config::parse(&read_stdin()?)?;
+    let config = config::parse(&read_stdin()?).map_err(|e| e.to_string())?;
     let checkpoint_dir = config.checkpoint_dir.as_deref().ok_or("the input configuration names no checkpoint_dir")?;
     let store = Store::new(checkpoint_dir).map_err(|e| format!("checkpoint_dir {}: {e}", checkpoint_dir.display()))?;
     let stdout = io::stdout();

@@ -12,6 +12,16 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A checkpoint that exists but cannot be read.
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    #[error("checkpoint {path} is unreadable: {source}")]
+    Unreadable { path: String, source: serde_json::Error },
+    #[error("checkpoint {path}: {source}")]
+    Io { path: String, source: io::Error },
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -79,14 +89,14 @@ impl Store {
 
     /// The checkpoint of a file; `Ok(None)` when it has none yet. An unreadable checkpoint is an
     /// error the caller reports; it then re-reads the file from the start (duplicates, no loss).
-    pub fn load(&self, evtx: &Path) -> Result<Option<Checkpoint>, String> {
+    pub fn load(&self, evtx: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
         let path = self.path_for(evtx);
         match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
-                .map_err(|e| format!("checkpoint {} is unreadable: {e}", path.display())),
+                .map_err(|source| CheckpointError::Unreadable { path: path.display().to_string(), source }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("checkpoint {}: {e}", path.display())),
+            Err(source) => Err(CheckpointError::Io { path: path.display().to_string(), source }),
         }
     }
 
@@ -146,7 +156,8 @@ mod tests {
         assert_eq!(store.load(b).unwrap(), None);
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left behind");
         fs::write(store.path_for(b), b"{broken").unwrap();
-        assert!(store.load(b).unwrap_err().contains("unreadable"));
+        let broken = store.load(b).unwrap_err();
+        assert!(matches!(broken, CheckpointError::Unreadable { .. }) && broken.to_string().contains("unreadable"));
     }
 
     /// A second save replaces the first (a rename over an existing file: MoveFileEx with

@@ -5,6 +5,22 @@ use std::path::PathBuf;
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
+use thiserror::Error;
+
+/// Input configuration splunkd sent that cannot be used; the message says which part and why.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("bad XML on stdin at byte {at}: {detail}")]
+    Xml { at: u64, detail: String },
+    #[error("path is required: an .evtx file or a folder")]
+    NoPath,
+    #[error("path {0} does not exist")]
+    PathMissing(String),
+    #[error("recursive must be true or false, not {0:?}")]
+    Recursive(String),
+    #[error("event_ids: {0:?} is not an event ID or a range like 4698-4702")]
+    EventIds(String),
+}
 
 /// One configured input stanza.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,7 +45,7 @@ pub struct InputConfig {
 }
 
 /// Parses `<input>` (run mode) or `<items>` (validation): stanzas are `<stanza>` or `<item>`.
-pub fn parse(xml: &str) -> Result<InputConfig, String> {
+pub fn parse(xml: &str) -> Result<InputConfig, ConfigError> {
     let mut reader = Reader::from_str(xml);
     let mut config = InputConfig::default();
     let mut path: Vec<String> = Vec::new();
@@ -79,7 +95,7 @@ pub fn parse(xml: &str) -> Result<InputConfig, String> {
                 text.clear();
             }
             Ok(Event::Eof) => break,
-            Err(e) => return Err(format!("bad XML on stdin at byte {}: {e}", reader.error_position())),
+            Err(e) => return Err(ConfigError::Xml { at: reader.error_position(), detail: e.to_string() }),
             Ok(_) => {}
         }
     }
@@ -102,20 +118,16 @@ impl EvtxParams {
 }
 
 /// Checks a stanza's parameters; the error says which and why.
-pub fn validate(stanza: &Stanza) -> Result<EvtxParams, String> {
-    let path = stanza
-        .param("path")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .ok_or("path is required: an .evtx file or a folder")?;
+pub fn validate(stanza: &Stanza) -> Result<EvtxParams, ConfigError> {
+    let path = stanza.param("path").map(str::trim).filter(|p| !p.is_empty()).ok_or(ConfigError::NoPath)?;
     let path = PathBuf::from(path);
     if !path.exists() {
-        return Err(format!("path {} does not exist", path.display()));
+        return Err(ConfigError::PathMissing(path.display().to_string()));
     }
     let recursive = match stanza.param("recursive").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None | Some("") | Some("0") | Some("false") | Some("f") | Some("no") => false,
         Some("1") | Some("true") | Some("t") | Some("yes") => true,
-        Some(other) => return Err(format!("recursive must be true or false, not {other:?}")),
+        Some(other) => return Err(ConfigError::Recursive(other.to_string())),
     };
     let mut event_ids = Vec::new();
     for part in stanza.param("event_ids").unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -125,7 +137,7 @@ pub fn validate(stanza: &Stanza) -> Result<EvtxParams, String> {
         };
         match range {
             (Ok(lo), Ok(hi)) if lo <= hi => event_ids.push((lo, hi)),
-            _ => return Err(format!("event_ids: {part:?} is not an event ID or a range like 4698-4702")),
+            _ => return Err(ConfigError::EventIds(part.to_string())),
         }
     }
     Ok(EvtxParams { path, recursive, event_ids })
@@ -174,7 +186,7 @@ mod tests {
             };
             match (validate(&stanza), want) {
                 (Ok(p), Ok((recursive, ranges))) => assert_eq!((p.recursive, p.event_ids.len()), (*recursive, *ranges)),
-                (Err(e), Err(w)) => assert!(e.contains(w), "{e}"),
+                (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{e}"),
                 (got, want) => panic!("{params:?}: {got:?} vs {want:?}"),
             }
         }

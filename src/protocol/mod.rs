@@ -65,9 +65,12 @@ impl Message {
 
 /// What the session drives: configured once from getinfo, then fed one CSV body per execute.
 pub trait Command {
+    /// Why the command refuses a search; its message is what the user is shown.
+    type Error: std::fmt::Display;
+
     /// Validates the search arguments. An `Err` is shown to the user and ends the search.
     /// `Ok` may carry warnings for the getinfo reply.
-    fn configure(&mut self, info: &SearchInfo) -> Result<Vec<Message>, String>;
+    fn configure(&mut self, info: &SearchInfo) -> Result<Vec<Message>, Self::Error>;
 
     /// Transforms one chunk's CSV body into `out` (cleared by the caller; its spans refer to
     /// `body`). A header-only or empty body yields 0 records.

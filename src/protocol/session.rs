@@ -74,7 +74,8 @@ fn drive<R: BufRead, W: Write, C: Command>(
         Ok(messages) => {
             write_frame(output, &reply_metadata(Some("streaming"), None, &messages), b"")?;
         }
-        Err(text) => {
+        Err(refused) => {
+            let text = refused.to_string();
             // The SDK's shape for a refused argument: the error rides on the getinfo reply.
             let meta = reply_metadata(Some("streaming"), None, &[Message::new(Level::Error, text.clone())]);
             write_frame(output, &meta, b"")?;
