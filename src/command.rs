@@ -10,7 +10,7 @@ use crate::engine::{ChunkStats, Engine, Scratch};
 use crate::error::CsvError;
 use crate::options::{AllowlistChoice, DEFAULT_ALLOWLIST, OptionError, Options, SITE_ALLOWLIST};
 use crate::protocol::{Command, Level, Message, Processed, SearchInfo};
-use crate::record::{Fill, Spliced};
+use crate::record::Spliced;
 
 /// Where the allowlist comes from when the command runs.
 #[derive(Clone, Debug)]
@@ -120,11 +120,11 @@ impl Command for SearchCommand {
     fn process_arriving(
         &mut self,
         body: &mut [u8],
-        fill: &mut Fill<'_>,
+        input: &mut dyn std::io::Read,
         out: &mut Spliced,
     ) -> Result<Processed, CsvError> {
         let Some(engine) = &self.engine else { return Ok(Processed::default()) };
-        let stats = engine.process_arriving(body, fill, out, &mut self.scratch)?;
+        let stats = engine.process_arriving(body, input, out, &mut self.scratch)?;
         Ok(processed(stats))
     }
 }

@@ -8,6 +8,7 @@
 //!   one span buffer and one output buffer.
 
 use std::borrow::Cow;
+use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +19,7 @@ use crate::error::CsvError;
 use crate::event::{ColumnMap, EventFields, Field, FieldNames};
 use crate::options::Mode;
 use crate::output;
-use crate::record::{FieldSpan, Fill, RecordSink, RecordSpan, Scanner, read_whole};
+use crate::record::{FieldSpan, RecordSink, RecordSpan, Scanner, read_whole};
 
 /// Detection and suppression: what the command decides about one event.
 #[derive(Default)]
@@ -245,25 +246,24 @@ impl Engine {
     }
 
     /// [`Engine::process`] for a body that is still arriving: `body` is its buffer, as long as
-    /// the body was declared, and `fill` reads its next bytes into a slice (0 once the input has
-    /// ended). A large body's parts are analysed as they arrive, while the rest is read: the
+    /// the body was declared, and `input` gives its next bytes (0 once the input has ended). A large body's parts are analysed as they arrive, while the rest is read: the
     /// read, on one core, no longer comes before all the analysis. The body is read whole before
     /// this returns. If it does not arrive whole, nothing is analysed (`Ok` with no records):
     /// whoever reads the input reports why.
     pub fn process_arriving<S: RecordSink + Default + Send>(
         &self,
         body: &mut [u8],
-        fill: &mut Fill<'_>,
+        input: &mut dyn Read,
         out: &mut S,
         scratch: &mut Scratch,
     ) -> Result<ChunkStats, CsvError> {
         if !self.splits(body.len()) {
-            if read_whole(body, fill) < body.len() {
+            if read_whole(body, input) < body.len() {
                 return Ok(ChunkStats::default());
             }
             return self.process_serial(body, out, scratch);
         }
-        match self.process_split(Arrival::reading(body, fill), out, scratch) {
+        match self.process_split(Arrival::reading(body, input), out, scratch) {
             Ok(Some(stats)) => Ok(stats),
             Ok(None) => self.process_serial(body, out, scratch),
             Err(Incomplete) => Ok(ChunkStats::default()),
@@ -488,7 +488,7 @@ struct Arrival<'b, 'f> {
 enum Rest<'b, 'f> {
     Whole(&'b [u8]),
     /// The buffer's untaken bytes, and the reader of the body's next ones.
-    Reading(&'b mut [u8], &'f mut Fill<'f>),
+    Reading(&'b mut [u8], &'f mut (dyn Read + 'f)),
 }
 
 impl<'b, 'f> Arrival<'b, 'f> {
@@ -496,8 +496,8 @@ impl<'b, 'f> Arrival<'b, 'f> {
         Arrival { arrived: body.len(), taken: 0, rest: Rest::Whole(body) }
     }
 
-    fn reading(buf: &'b mut [u8], fill: &'f mut Fill<'f>) -> Self {
-        Arrival { arrived: 0, taken: 0, rest: Rest::Reading(buf, fill) }
+    fn reading(buf: &'b mut [u8], input: &'f mut (dyn Read + 'f)) -> Self {
+        Arrival { arrived: 0, taken: 0, rest: Rest::Reading(buf, input) }
     }
 
     /// The body's length: what was taken and what is left.
@@ -545,12 +545,12 @@ impl<'b, 'f> Arrival<'b, 'f> {
     /// Reads more of the body; `false` when nothing more will arrive (all has, or the input
     /// ended or failed).
     fn more(&mut self) -> bool {
-        let Rest::Reading(rest, fill) = &mut self.rest else { return false };
+        let Rest::Reading(rest, input) = &mut self.rest else { return false };
         let end = rest.len().min(self.arrived + ARRIVAL_STEP);
         if self.arrived == end {
             return false;
         }
-        match fill(&mut rest[self.arrived..end]) {
+        match input.read(&mut rest[self.arrived..end]) {
             Ok(n) if n > 0 => {
                 self.arrived += n;
                 true

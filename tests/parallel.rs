@@ -98,12 +98,22 @@ fn through_spliced(engine: &Engine, body: &[u8]) -> Result<(Vec<u8>, u64), Strin
 }
 
 /// A reader of `body` that hands out at most `piece` bytes a call and ends after `sent` bytes.
-fn arriving(body: &[u8], piece: usize, sent: usize) -> impl FnMut(&mut [u8]) -> std::io::Result<usize> + '_ {
-    let mut at = 0;
-    move |buf: &mut [u8]| {
-        let n = buf.len().min(piece).min(sent - at);
-        buf[..n].copy_from_slice(&body[at..at + n]);
-        at += n;
+struct Arriving<'a> {
+    body: &'a [u8],
+    at: usize,
+    piece: usize,
+    sent: usize,
+}
+
+fn arriving(body: &[u8], piece: usize, sent: usize) -> Arriving<'_> {
+    Arriving { body, at: 0, piece, sent }
+}
+
+impl std::io::Read for Arriving<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.piece).min(self.sent - self.at);
+        buf[..n].copy_from_slice(&self.body[self.at..self.at + n]);
+        self.at += n;
         Ok(n)
     }
 }
@@ -111,9 +121,9 @@ fn arriving(body: &[u8], piece: usize, sent: usize) -> impl FnMut(&mut [u8]) -> 
 /// As a session analyses a body: while it arrives, `piece` bytes at a time, into a reply.
 fn through_arriving(engine: &Engine, body: &[u8], piece: usize) -> Result<(Vec<u8>, u64, u64), String> {
     let (mut spliced, mut buf) = (Spliced::default(), vec![0; body.len()]);
-    let mut fill = arriving(body, piece, body.len());
+    let mut input = arriving(body, piece, body.len());
     let stats = engine
-        .process_arriving(&mut buf, &mut fill, &mut spliced, &mut Scratch::default())
+        .process_arriving(&mut buf, &mut input, &mut spliced, &mut Scratch::default())
         .map_err(|e| e.to_string())?;
     assert_eq!(buf, body, "the body is read whole");
     let mut out = Vec::new();
@@ -202,9 +212,9 @@ fn a_body_that_stops_arriving_yields_nothing() {
     for sent in [0, 3, header, header + 1, body.len() / 2, body.len() - 1] {
         for threads in [1, 2, 3] {
             let mut spliced = Spliced::default();
-            let mut fill = arriving(&body, 500, sent);
+            let mut input = arriving(&body, 500, sent);
             let stats = engine(Mode::Tag, threads)
-                .process_arriving(&mut vec![0; body.len()], &mut fill, &mut spliced, &mut Scratch::default())
+                .process_arriving(&mut vec![0; body.len()], &mut input, &mut spliced, &mut Scratch::default())
                 .unwrap();
             assert_eq!((stats.records_in, stats.records_out), (0, 0), "sent {sent}, {threads} threads");
             assert!(spliced.is_empty(), "sent {sent}, {threads} threads: something was written");

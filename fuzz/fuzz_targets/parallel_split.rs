@@ -23,16 +23,26 @@ fn run(engine: &Engine, body: &[u8]) -> (Result<Vec<u8>, String>, Result<Vec<u8>
     (copied, spliced)
 }
 
+/// A body arriving at most `piece` bytes a read.
+struct Trickle<'a> {
+    body: &'a [u8],
+    piece: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, into: &mut [u8]) -> std::io::Result<usize> {
+        let n = into.len().min(self.piece).min(self.body.len());
+        into[..n].copy_from_slice(&self.body[..n]);
+        self.body = &self.body[n..];
+        Ok(n)
+    }
+}
+
 /// As a session analyses a body: while it arrives, `piece` bytes at a time.
 fn arriving(engine: &Engine, body: &[u8], piece: usize) -> Result<Vec<u8>, String> {
-    let (mut spliced, mut buf, mut at) = (Spliced::default(), vec![0; body.len()], 0);
-    let mut fill = |into: &mut [u8]| {
-        let n = into.len().min(piece).min(body.len() - at);
-        into[..n].copy_from_slice(&body[at..at + n]);
-        at += n;
-        Ok(n)
-    };
-    engine.process_arriving(&mut buf, &mut fill, &mut spliced, &mut Scratch::default()).map_err(|e| e.to_string())?;
+    let (mut spliced, mut buf) = (Spliced::default(), vec![0; body.len()]);
+    let mut input = Trickle { body, piece };
+    engine.process_arriving(&mut buf, &mut input, &mut spliced, &mut Scratch::default()).map_err(|e| e.to_string())?;
     assert_eq!(buf, body, "the body is read whole");
     let mut out = Vec::new();
     spliced.write_to(body, &mut out).expect("writing to a Vec");

@@ -19,7 +19,7 @@
 use std::io::{BufRead, Read, Write};
 
 use crate::error::ProtocolError;
-use crate::record::{Fill, Spliced, read_whole};
+use crate::record::{Spliced, read_whole};
 
 pub const MAX_HEADER_LINE: usize = 64;
 pub const MAX_METADATA: u64 = 64 << 20;
@@ -32,6 +32,38 @@ const PREFIX: &[u8] = b"chunked 1.0,";
 /// rather than taken (and faulted in) again. Headroom never written is address space, not memory.
 fn with_headroom(len: usize) -> usize {
     len + len / 8
+}
+
+/// A frame's body as its consumer reads it: reads go to the input, counted (the body's bytes
+/// arrive in order at its buffer's front) and retried when interrupted. The first failure is
+/// kept as the frame's error; the consumer is told once, and after that the body reads as
+/// ended.
+pub struct BodyInput<'a, R> {
+    input: &'a mut R,
+    got: usize,
+    failure: Option<std::io::Error>,
+}
+
+impl<R: Read> Read for BodyInput<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.failure.is_some() {
+                return Ok(0);
+            }
+            match self.input.read(buf) {
+                Ok(n) => {
+                    self.got += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let kind = e.kind();
+                    self.failure = Some(e);
+                    return Err(kind.into());
+                }
+            }
+        }
+    }
 }
 
 /// Reads frames into reused buffers and counts frames and stream bytes for error positions.
@@ -100,8 +132,9 @@ impl<R: BufRead> FrameReader<R> {
     }
 
     /// Reads the body of the frame whose head was just read (`len` bytes, at `pos`) while
-    /// `consume` works on it: `consume` gets the body's buffer, `len` bytes long, and a reader
-    /// of its next bytes, and may read as far as it likes; what it leaves is read after it.
+    /// `consume` works on it: `consume` gets the body's buffer, `len` bytes long, and the input
+    /// its next bytes come from ([`BodyInput`]), and may read as far as it likes; what it
+    /// leaves is read after it.
     /// `body` holds the body afterwards. If the input ends or fails first, that is the error,
     /// whatever `consume` returned.
     ///
@@ -114,7 +147,7 @@ impl<R: BufRead> FrameReader<R> {
         body: &mut Vec<u8>,
         len: u64,
         pos: FramePos,
-        consume: impl FnOnce(&mut [u8], &mut Fill<'_>) -> T,
+        consume: impl FnOnce(&mut [u8], &mut dyn Read) -> T,
     ) -> Result<T, ProtocolError> {
         // `len` was checked against MAX_BODY by `read_head`.
         let len = len as usize;
@@ -125,36 +158,16 @@ impl<R: BufRead> FrameReader<R> {
         }
         // Bytes of an earlier body are kept rather than cleared: they are read over.
         body.resize(len, 0);
-        let input = &mut self.input;
-        // Bytes read so far; `consume` reads them in order, into the buffer's front.
-        let got = std::cell::Cell::new(0usize);
-        let mut failure = None;
-        let mut fill = |buf: &mut [u8]| loop {
-            if failure.is_some() {
-                return Ok(0);
-            }
-            match input.read(buf) {
-                Ok(n) => {
-                    got.set(got.get() + n);
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let kind = e.kind();
-                    failure = Some(e);
-                    return Err(kind.into());
-                }
-            }
-        };
-        let consumed = consume(body, &mut fill);
+        let mut input = BodyInput { input: &mut self.input, got: 0, failure: None };
+        let consumed = consume(body, &mut input);
         // Whatever `consume` left unread.
-        if let Some(rest) = body.get_mut(got.get()..) {
-            read_whole(rest, &mut fill);
+        if let Some(rest) = body.get_mut(input.got..) {
+            read_whole(rest, &mut input);
         }
+        let BodyInput { got, failure, .. } = input;
         if let Some(e) = failure {
             return Err(e.into());
         }
-        let got = got.get();
         body.truncate(got);
         self.count_read(got as u64, len as u64, pos, "body")?;
         self.frames += 1;
@@ -406,11 +419,11 @@ mod tests {
             let (pos, len) = reader.read_head(&mut Vec::new()).unwrap().unwrap();
             let mut b = Vec::new();
             let seen = reader
-                .read_body_with(&mut b, len, pos, |buf, fill| {
+                .read_body_with(&mut b, len, pos, |buf, input| {
                     assert_eq!(buf.len(), body.len());
                     let mut got = 0;
                     while got < stop {
-                        got += fill(&mut buf[got..stop]).unwrap();
+                        got += input.read(&mut buf[got..stop]).unwrap();
                     }
                     buf[..got].to_vec()
                 })
@@ -444,10 +457,10 @@ mod tests {
         let (pos, len) = reader.read_head(&mut Vec::new()).unwrap().unwrap();
         let mut failures = 0;
         let err = reader
-            .read_body_with(&mut Vec::new(), len, pos, |buf, fill| {
+            .read_body_with(&mut Vec::new(), len, pos, |buf, input| {
                 let mut got = 0;
                 loop {
-                    match fill(&mut buf[got..]) {
+                    match input.read(&mut buf[got..]) {
                         Ok(0) => break,
                         Ok(n) => got += n,
                         Err(_) => failures += 1,

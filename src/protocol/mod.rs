@@ -77,17 +77,17 @@ pub trait Command {
     fn process(&mut self, body: &[u8], out: &mut crate::record::Spliced) -> Result<Processed, crate::error::CsvError>;
 
     /// [`Command::process`] for a body that is still arriving: `body` is its buffer, as long
-    /// as the body was declared, and `fill` reads its next bytes, in order, into the front of
-    /// what is not yet read (0 once the input has ended). The session reads whatever is left
+    /// as the body was declared, and `input` gives its next bytes, to be read in order into the
+    /// front of what is not yet read (0 once the input has ended). The session reads whatever is left
     /// unread after this returns, and if the body does not arrive whole the result is not used.
     /// By default: the body read whole, then processed.
     fn process_arriving(
         &mut self,
         body: &mut [u8],
-        fill: &mut crate::record::Fill<'_>,
+        input: &mut dyn std::io::Read,
         out: &mut crate::record::Spliced,
     ) -> Result<Processed, crate::error::CsvError> {
-        if crate::record::read_whole(body, fill) < body.len() {
+        if crate::record::read_whole(body, input) < body.len() {
             return Ok(Processed::default());
         }
         self.process(body, out)

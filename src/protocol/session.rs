@@ -104,7 +104,7 @@ fn drive<R: BufRead, W: Write, C: Command>(
         reply.clear();
         // The body is analysed as it arrives.
         let processed = reader
-            .read_body_with(&mut body, len, pos, |body, fill| command.process_arriving(body, fill, &mut reply))?
+            .read_body_with(&mut body, len, pos, |body, input| command.process_arriving(body, input, &mut reply))?
             .map_err(|source| ProtocolError::Body { chunk, frame: pos.frame, source })?;
         // With no records the SDK sends metadata only; do the same.
         let metadata = reply_metadata(None, Some(finished), &processed.messages);

@@ -9,16 +9,12 @@ pub mod union;
 pub use scan::{FieldSpan, RecordSpan, Scanner};
 pub use sink::{RecordSink, Spliced};
 
-/// Reads the next bytes of a body that is still arriving into a slice: how many (0 once the
-/// input has ended).
-pub type Fill<'a> = dyn FnMut(&mut [u8]) -> std::io::Result<usize> + 'a;
-
-/// Reads `buf` whole from `fill`: how many bytes arrived (fewer only if the input ended or
-/// failed first).
-pub fn read_whole(buf: &mut [u8], fill: &mut Fill<'_>) -> usize {
+/// Reads `buf` whole from `input`: how many bytes arrived (fewer only if the input ended or
+/// failed first; whoever reads the input keeps the failure).
+pub fn read_whole(buf: &mut [u8], input: &mut dyn std::io::Read) -> usize {
     let mut got = 0;
     while got < buf.len() {
-        match fill(&mut buf[got..]) {
+        match input.read(&mut buf[got..]) {
             Ok(n) if n > 0 => got += n,
             _ => break,
         }
