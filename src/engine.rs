@@ -246,9 +246,10 @@ impl Engine {
     }
 
     /// [`Engine::process`] for a body that is still arriving: `body` is its buffer, as long as
-    /// the body was declared, and `input` gives its next bytes (0 once the input has ended). A large body's parts are analysed as they arrive, while the rest is read: the
-    /// read, on one core, no longer comes before all the analysis. The body is read whole before
-    /// this returns. If it does not arrive whole, nothing is analysed (`Ok` with no records):
+    /// the body was declared, and `input` gives its next bytes (0 once the input has ended). A
+    /// large body's parts are analysed as they arrive, while the rest is read: the read, on one
+    /// core, no longer comes before all the analysis. The body is read whole before this
+    /// returns. If it does not arrive whole, nothing is analysed (`Ok` with no records):
     /// whoever reads the input reports why.
     pub fn process_arriving<S: RecordSink + Default + Send>(
         &self,

@@ -111,7 +111,7 @@ impl Finding {
     }
 }
 
-/// A task's program and arguments in the one comparable spelling of [`winpath::normalize`],
+/// A task's program and arguments in the one comparable spelling of [`crate::winpath::normalize`],
 /// read by the triage indicators and by the allowlist.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NormalizedAction {

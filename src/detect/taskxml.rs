@@ -1,5 +1,5 @@
 //! The parts of a task definition (Task Scheduler schema) that decide and describe a detection,
-//! read item by item from its markup ([`markup`]; references and line ends as [`crate::xmltext`]
+//! read item by item from its markup (`markup`; references and line ends as `crate::xmltext`
 //! resolves them). Tolerates the shapes seen in real events: entity-escaped, `\r\n`, with or
 //! without declaration and namespace, and truncated (decides from what is there). A
 //! differential test holds it to the quick-xml reader it replaced.

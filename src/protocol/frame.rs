@@ -38,7 +38,7 @@ fn with_headroom(len: usize) -> usize {
 /// arrive in order at its buffer's front) and retried when interrupted. The first failure is
 /// kept as the frame's error; the consumer is told once, and after that the body reads as
 /// ended.
-pub struct BodyInput<'a, R> {
+struct BodyInput<'a, R> {
     input: &'a mut R,
     got: usize,
     failure: Option<std::io::Error>,
@@ -132,9 +132,9 @@ impl<R: BufRead> FrameReader<R> {
     }
 
     /// Reads the body of the frame whose head was just read (`len` bytes, at `pos`) while
-    /// `consume` works on it: `consume` gets the body's buffer, `len` bytes long, and the input
-    /// its next bytes come from ([`BodyInput`]), and may read as far as it likes; what it
-    /// leaves is read after it.
+    /// `consume` works on it: `consume` gets the body's buffer, `len` bytes long, and a reader
+    /// of its next bytes, and may read as far as it likes; what it leaves is read after it. A
+    /// failed read is reported to `consume` once; after it the body reads as ended.
     /// `body` holds the body afterwards. If the input ends or fails first, that is the error,
     /// whatever `consume` returned.
     ///
