@@ -388,14 +388,14 @@ pub fn app_lookups_dir() -> Option<PathBuf> {
 }
 
 /// Whether `name` can only name a file directly inside a directory: no separator of either
-/// system, no `..`, no drive or stream (`:`), no control character, not empty.
+/// system, no `..`, no drive or stream (`:`), no control character, not empty. (Without a
+/// separator or a `:`, no path is absolute on either system.)
 pub fn is_file_name(name: &str) -> bool {
     !(name.is_empty()
         || name.contains(['/', '\\', ':'])
         || name.contains("..")
         || name == "."
-        || name.chars().any(char::is_control)
-        || Path::new(name).is_absolute())
+        || name.chars().any(char::is_control))
 }
 
 /// Resolves a lookup file name inside `lookups`, refusing anything that leaves the directory
