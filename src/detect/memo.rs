@@ -1,6 +1,12 @@
 //! Remembers what was derived from a text, by content. Fleets send the same task definition from
 //! thousands of hosts (Windows' own tasks, updated on every patch cycle), byte for byte: deriving
 //! it once per process saves most of the work on such events. Bounded: cleared when full.
+//!
+//! A text is stored on its second sighting, not its first (TinyLFU's "doorkeeper": Einziger,
+//! Friedman and Manes, "TinyLFU: A Highly Efficient Cache Admission Policy", 2017): its first
+//! leaves only its hash behind. Texts seen once (a task definition with its own date or URI, a
+//! command line with a process id) are then never copied into the memo, never evict the ones
+//! that repeat, and their value is handed over instead of shared.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -10,12 +16,9 @@ use std::sync::Arc;
 const MAX_KEY: usize = 64 << 10;
 /// The memory all remembered keys may take together.
 const MAX_KEY_BYTES: usize = 16 << 20;
-/// Lookups per measuring window; a window where fewer than 1 in `MIN_HIT_RATE` hit stops new
-/// keys being stored for `REST_WINDOWS` windows (lookups go on), then storing resumes to
-/// measure again. A stream of all-distinct texts then pays for storing an eighth of them.
-const WINDOW: u32 = 4096;
-const MIN_HIT_RATE: u32 = 64;
-const REST_WINDOWS: u32 = 7;
+/// Slots of the doorkeeper per entry the memo may hold: a text is admitted when it comes back
+/// before other texts overwrite its slot, here within about four times the memo's size.
+const SEEN_PER_ENTRY: usize = 4;
 
 pub struct Memo<T> {
     /// By content hash: where the key's bytes are in `keys`, and the value.
@@ -25,15 +28,13 @@ pub struct Memo<T> {
     keys: Vec<u8>,
     inserted: usize,
     capacity: usize,
-    lookups: u32,
-    hits: u32,
-    /// Windows left before new keys are stored again (0: storing).
-    resting: u32,
+    /// The hash of the last text not stored, per slot (indexed by the hash's low bits).
+    seen: Box<[u64]>,
 }
 
 /// A value from [`Memo::get_or_derive_keyed`]: shared with the memo, or derived for this caller
-/// alone and never boxed (a stream of distinct texts, which the memo stops storing, then costs
-/// no allocation for the sharing it will not have).
+/// alone and never boxed (a text seen for the first time costs no allocation for a sharing it
+/// may never have).
 pub enum Derived<T> {
     Remembered(Arc<T>),
     Fresh(T),
@@ -62,7 +63,8 @@ impl<T> Derived<T> {
 
 impl<T> Memo<T> {
     pub fn with_capacity(capacity: usize) -> Self {
-        Memo { entries: HashMap::default(), keys: Vec::new(), inserted: 0, capacity, lookups: 0, hits: 0, resting: 0 }
+        let seen = vec![0; (capacity * SEEN_PER_ENTRY).next_power_of_two()].into_boxed_slice();
+        Memo { entries: HashMap::default(), keys: Vec::new(), inserted: 0, capacity, seen }
     }
 
     /// `derive(text)`, answered from memory when the same text was seen before.
@@ -73,30 +75,22 @@ impl<T> Memo<T> {
 
     /// `derive()` for a value identified by `key` (any bytes that determine the value, such as
     /// its stored form), answered from memory when the same key was seen before. A value not
-    /// kept in memory comes back [`Derived::Fresh`], so the caller can take it apart instead of
-    /// copying it.
+    /// kept in memory (the key's first sighting) comes back [`Derived::Fresh`], so the caller can
+    /// take it apart instead of copying it.
     pub fn get_or_derive_keyed(&mut self, key: &[u8], derive: impl FnOnce() -> T) -> Derived<T> {
         let hash = content_hash(key);
-        self.lookups += 1;
-        if self.lookups == WINDOW {
-            self.resting = match self.resting {
-                0 if self.hits * MIN_HIT_RATE < WINDOW => REST_WINDOWS,
-                0 => 0,
-                n => n - 1,
-            };
-            (self.lookups, self.hits) = (0, 0);
-        }
         // `==` is the C library's memcmp, vectorized in the glibc the Linux builds link. memchr's
         // word-at-a-time `is_equal` was chosen when those builds were static musl, whose memcmp
         // goes byte by byte; against glibc's it took 3% of a run on these kilobytes of XML.
         if let Some(((start, end), value)) = self.entries.get(&hash)
             && self.keys[*start..*end] == *key
         {
-            self.hits += 1;
             return Derived::Remembered(Arc::clone(value));
         }
         let value = derive();
-        if key.len() > MAX_KEY || self.resting > 0 {
+        // The slot count is a power of two: the low bits pick the slot.
+        let slot = hash as usize & (self.seen.len() - 1);
+        if key.len() > MAX_KEY || std::mem::replace(&mut self.seen[slot], hash) != hash {
             return Derived::Fresh(value);
         }
         let value = Arc::new(value);
@@ -191,25 +185,27 @@ mod tests {
         assert!(calls < 7, "some answers came from memory");
     }
 
-    /// All-distinct texts: after a window without hits, most new texts are not stored (their
-    /// value is handed over, not shared), and a repeat run afterwards is remembered again.
+    /// A text is stored on its second sighting and answered from memory from its third;
+    /// texts seen once are handed over (never shared, never stored), however many there are.
     #[test]
-    fn distinct_texts_stop_being_stored_and_repeats_resume_it() {
-        let mut memo = Memo::with_capacity(1 << 20);
-        let mut unshared = 0;
-        for i in 0..WINDOW * (REST_WINDOWS + 1) {
-            let v = memo.get_or_derive_keyed(&i.to_le_bytes(), || i);
-            unshared += usize::from(matches!(v, Derived::Fresh(_)));
-        }
-        assert_eq!(unshared, (WINDOW * REST_WINDOWS) as usize, "every value but the first window's is handed over");
-        // The same text over and over: within two windows it is stored and answered from memory.
+    fn texts_are_stored_when_they_come_back() {
+        let mut memo = Memo::with_capacity(1024);
         let mut derived = 0;
-        for _ in 0..WINDOW * 2 {
-            memo.get_or_derive_keyed(b"same", || {
+        let mut kinds = Vec::new();
+        for _ in 0..4 {
+            let v = memo.get_or_derive_keyed(b"fleet task", || {
                 derived += 1;
-                0
+                7
             });
+            kinds.push(matches!(v, Derived::Remembered(_)));
         }
-        assert!(derived < 10, "{derived}");
+        assert_eq!((derived, kinds), (2, vec![false, true, true, true]));
+        for i in 0..100_000u32 {
+            let v = memo.get_or_derive_keyed(&i.to_le_bytes(), || i);
+            assert!(matches!(v, Derived::Fresh(n) if n == i), "{i}");
+        }
+        assert_eq!(memo.len(), 1, "only the text that came back is stored");
+        // Still remembered after a flood of texts seen once: they evicted nothing.
+        assert!(matches!(memo.get_or_derive_keyed(b"fleet task", || 0), Derived::Remembered(v) if *v == 7));
     }
 }
