@@ -131,10 +131,10 @@ static NAME_STOP: [bool; 256] = {
     stop
 };
 
-/// A start tag that is a bare name (`<Command>`, `<t:BootTrigger/>`), read in one pass over its
-/// name, with the bytes it takes after its `<`; most tags of a task definition are. `None`
-/// sends anything else (attributes, quotes, a cut) to [`start_tag`], which reads a bare tag the
-/// same.
+/// A start tag whose name holds no quote (`<Command>`, `<t:BootTrigger/>`, `<Principal id="A">`),
+/// read in one pass over its name, with the bytes it takes after its `<`; every tag of a task
+/// definition is. `None` sends anything else (a quote or `/` in the name, a cut) to
+/// [`start_tag`], which reads these tags the same.
 #[inline]
 fn bare_start_tag(after: &str) -> Option<(Item<'_>, usize)> {
     let bytes = after.as_bytes();
@@ -161,6 +161,17 @@ fn bare_start_tag(after: &str) -> Option<(Item<'_>, usize)> {
             }
             b'>' => return Some((open(false), at + 1)),
             b'/' if bytes.get(at + 1) == Some(&b'>') => return Some((open(true), at + 2)),
+            // The name is read; attributes follow. No quote came before, so the tag ends where
+            // the general way ends it, searched from here.
+            _ if is_space(b) => {
+                let end = at + start_tag_end(&bytes[at..])?;
+                let (content, empty) = match after[..end].strip_suffix('/') {
+                    Some(content) => (content, true),
+                    None => (&after[..end], false),
+                };
+                let item = Item::Open { name: &after[name_start..at], attributes: Attributes(&content[at..]), empty };
+                return Some((item, end + 1));
+            }
             _ => return None,
         }
     }
