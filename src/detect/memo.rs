@@ -28,7 +28,8 @@ pub struct Memo<T> {
     keys: Vec<u8>,
     inserted: usize,
     capacity: usize,
-    /// The hash of the last text not stored, per slot (indexed by the hash's low bits).
+    /// The hash of the last text not stored, per slot (indexed by the hash's low bits). Taken
+    /// at the first miss: a search that sends no events starts no faster than its memos' pages.
     seen: Box<[u64]>,
 }
 
@@ -63,8 +64,7 @@ impl<T> Derived<T> {
 
 impl<T> Memo<T> {
     pub fn with_capacity(capacity: usize) -> Self {
-        let seen = vec![0; (capacity * SEEN_PER_ENTRY).next_power_of_two()].into_boxed_slice();
-        Memo { entries: HashMap::default(), keys: Vec::new(), inserted: 0, capacity, seen }
+        Memo { entries: HashMap::default(), keys: Vec::new(), inserted: 0, capacity, seen: Box::default() }
     }
 
     /// `derive(text)`, answered from memory when the same text was seen before.
@@ -88,6 +88,9 @@ impl<T> Memo<T> {
             return Derived::Remembered(Arc::clone(value));
         }
         let value = derive();
+        if self.seen.is_empty() {
+            self.seen = vec![0; (self.capacity * SEEN_PER_ENTRY).next_power_of_two()].into_boxed_slice();
+        }
         // The slot count is a power of two: the low bits pick the slot.
         let slot = hash as usize & (self.seen.len() - 1);
         if key.len() > MAX_KEY || std::mem::replace(&mut self.seen[slot], hash) != hash {
