@@ -7,7 +7,8 @@ Two workloads, each a byte stream as splunkd writes it (getinfo, then execute fr
   columns, 50,000-record chunks), generated into bench/out/ on first use.
 
 On each, side by side in interleaved rounds (best round of each, and the median round), whole
-programs over pipes:
+programs, each given the session file as its stdin (read from the page cache; splunkd writes
+into a pipe, whose writer would take a core of its own) and /dev/null as its stdout:
 - the shipped static build (dist/systemtask/bin/systemtask-x86_64), detection and the shipped
   allowlist on;
 - `scp_baselines csv`: the csv crate parsing and rewriting every record with one column added;
