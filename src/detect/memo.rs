@@ -29,7 +29,7 @@ pub struct Memo<T> {
     inserted: usize,
     capacity: usize,
     /// The hash of the last text not stored, per slot (indexed by the hash's low bits). Taken
-    /// at the first miss: a search that sends no events starts no faster than its memos' pages.
+    /// at the first miss, so that a search that sends no events never pays for it.
     seen: Box<[u64]>,
 }
 

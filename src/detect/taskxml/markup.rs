@@ -105,13 +105,19 @@ impl<'a> Iterator for Markup<'a> {
 /// the first `>` outside a quoted value, and its name at the first white space.
 fn start_tag(after: &str) -> Option<(Item<'_>, usize)> {
     let end = start_tag_end(after.as_bytes())?;
-    let (content, empty) = match after[..end].strip_suffix('/') {
-        Some(content) => (content, true),
-        None => (&after[..end], false),
-    };
+    let (content, empty) = tag_content(after, end);
     let name_end = find_any(SPACE, content.as_bytes()).unwrap_or(content.len());
     let item = Item::Open { name: local(&content[..name_end]), attributes: Attributes(&content[name_end..]), empty };
     Some((item, end + 1))
+}
+
+/// A start tag's name and attributes, without the `/` that ends an empty element's, and whether
+/// it had one; `end` is where its `>` is in `after`.
+fn tag_content(after: &str, end: usize) -> (&str, bool) {
+    match after[..end].strip_suffix('/') {
+        Some(content) => (content, true),
+        None => (&after[..end], false),
+    }
 }
 
 /// Bytes that end a bare start tag's name, or send its tag the general way: white space, `>`,
@@ -165,10 +171,7 @@ fn bare_start_tag(after: &str) -> Option<(Item<'_>, usize)> {
             // the general way ends it, searched from here.
             _ if is_space(b) => {
                 let end = at + start_tag_end(&bytes[at..])?;
-                let (content, empty) = match after[..end].strip_suffix('/') {
-                    Some(content) => (content, true),
-                    None => (&after[..end], false),
-                };
+                let (content, empty) = tag_content(after, end);
                 let item = Item::Open { name: &after[name_start..at], attributes: Attributes(&content[at..]), empty };
                 return Some((item, end + 1));
             }
